@@ -1,0 +1,36 @@
+# ngx_mcp_module: build, run, test.
+#   make              build build/ngx_http_mcp_module.so
+#   make run          install what is missing, build, serve the quick start
+#   make test         install what is missing, build, run the whole suite
+#   make NGINX_SRC=DIR  build against another nginx source tree
+
+NGINX_SRC ?= /usr/share/nginx/src
+NGINX     ?= /usr/sbin/nginx
+BUILD     := build
+MODULE    := $(BUILD)/ngx_http_mcp_module.so
+SOURCES   := config $(wildcard ngx_mcp_module/*.c ngx_mcp_module/*.h)
+PROVE     ?= prove
+
+.PHONY: all deps deps-run run test clean
+
+all: $(MODULE)
+
+$(MODULE): $(SOURCES) tools/build-module.sh
+	tools/build-module.sh $(NGINX_SRC) $(CURDIR)/$(BUILD)
+
+deps-run:
+	tools/install-deps.sh run
+
+deps:
+	tools/install-deps.sh test
+
+run: deps-run
+	$(MAKE) all
+	tools/run-quickstart.sh $(NGINX)
+
+test: deps
+	$(MAKE) all
+	$(PROVE) -r -j2 t/
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,1142 @@
+
+/*
+ * Copyright (C) ngx_mcp_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_http_mcp_module.h"
+
+
+/*
+ * The Streamable HTTP endpoint: HTTP checks, the POST body, session
+ * lookup, message dispatch and the reply.
+ */
+
+
+#define NGX_HTTP_MCP_SESSION_ID_MAX  128
+
+
+static ngx_int_t ngx_http_mcp_post(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_delete(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_not_allowed(ngx_http_request_t *r);
+static void ngx_http_mcp_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_read_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+static ngx_int_t ngx_http_mcp_process(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_mcp_initialize(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg);
+static ngx_int_t ngx_http_mcp_session(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
+static ngx_int_t ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_msg_t *msg, json_t **slot);
+static ngx_int_t ngx_http_mcp_finish(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
+static ngx_int_t ngx_http_mcp_reject(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_int_t code, const char *message);
+static ngx_table_elt_t *ngx_http_mcp_header(ngx_http_request_t *r,
+    const char *name, size_t len);
+static ngx_int_t ngx_http_mcp_accepts(ngx_http_request_t *r,
+    const char *type);
+static ngx_int_t ngx_http_mcp_is_json_type(ngx_str_t *value);
+static ngx_int_t ngx_http_mcp_session_id(ngx_http_request_t *r,
+    ngx_str_t *id);
+static void ngx_http_mcp_ctx_cleanup(void *data);
+
+
+static ngx_str_t  ngx_http_mcp_json_type = ngx_string("application/json");
+
+
+ngx_int_t
+ngx_http_mcp_handler(ngx_http_request_t *r)
+{
+    switch (r->method) {
+
+    case NGX_HTTP_POST:
+        return ngx_http_mcp_post(r);
+
+    case NGX_HTTP_DELETE:
+        return ngx_http_mcp_delete(r);
+
+    default:
+        return ngx_http_mcp_not_allowed(r);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mcp_not_allowed(ngx_http_request_t *r)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    /*
+     * Streamable HTTP: a server that offers no GET stream answers 405;
+     * the stream itself arrives with the SSE transport.
+     */
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Allow");
+    ngx_str_set(&h->value, "POST, DELETE");
+
+    return ngx_http_mcp_reject(r, NGX_HTTP_NOT_ALLOWED,
+                               NGX_HTTP_MCP_TRANSPORT_ERROR,
+                               "Method Not Allowed: use POST or DELETE");
+}
+
+
+static ngx_int_t
+ngx_http_mcp_post(ngx_http_request_t *r)
+{
+    ngx_int_t                 rc;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_mcp_ctx_t       *ctx;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    /* Streamable HTTP, sending messages to the server */
+
+    if (!ngx_http_mcp_accepts(r, "application/json")
+        || !ngx_http_mcp_accepts(r, "text/event-stream"))
+    {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_mcp_reject(r, NGX_HTTP_MCP_NOT_ACCEPTABLE,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Not Acceptable: the client must accept "
+                                   "both application/json and "
+                                   "text/event-stream");
+    }
+
+    if (r->headers_in.content_type == NULL
+        || !ngx_http_mcp_is_json_type(&r->headers_in.content_type->value))
+    {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_mcp_reject(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Unsupported Media Type: Content-Type "
+                                   "must be application/json");
+    }
+
+    if (r->headers_in.content_length_n > (off_t) mlcf->max_body_size) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_mcp_reject(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   NGX_HTTP_MCP_INVALID_REQUEST,
+                                   "Request body exceeds "
+                                   "mcp_max_body_size");
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mcp_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_mcp_ctx_cleanup;
+    cln->data = ctx;
+
+    ctx->request = r;
+    ngx_http_set_ctx(r, ctx, ngx_http_mcp_module);
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_mcp_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_mcp_ctx_cleanup(void *data)
+{
+    ngx_http_mcp_ctx_t  *ctx = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; ctx->responses && i < ctx->nmessages; i++) {
+        json_decref(ctx->responses[i]);
+    }
+
+    json_decref(ctx->body);
+}
+
+
+static void
+ngx_http_mcp_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t            rc;
+    ngx_str_t            body;
+    ngx_http_mcp_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+
+    rc = ngx_http_mcp_read_body(r, &body);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_mcp_process(r, ctx, &body);
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mcp_read_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    off_t                     len;
+    u_char                   *p;
+    ssize_t                   n;
+    ngx_buf_t                *b;
+    ngx_chain_t              *cl;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    len = 0;
+
+    for (cl = r->request_body ? r->request_body->bufs : NULL;
+         cl;
+         cl = cl->next)
+    {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    /* chunked bodies have no Content-Length to check up front */
+
+    if (len > (off_t) mlcf->max_body_size) {
+        return ngx_http_mcp_reject(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   NGX_HTTP_MCP_INVALID_REQUEST,
+                                   "Request body exceeds "
+                                   "mcp_max_body_size");
+    }
+
+    if (len == 0) {
+        body->len = 0;
+        body->data = (u_char *) "";
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body->data = p;
+    body->len = len;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            /* a body larger than client_body_buffer_size, in page cache */
+
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+
+            if (n != b->file_last - b->file_pos) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            p += n;
+            continue;
+        }
+
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    size_t                    n;
+    json_t                   *json;
+    ngx_int_t                 rc;
+    ngx_http_mcp_msg_t        msg;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+    char                      err[NGX_HTTP_MCP_ERRLEN];
+    u_char                    text[NGX_HTTP_MCP_ERRLEN * 2];
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    json = ngx_http_mcp_json_parse(body->data, body->len,
+                                   mlcf->max_json_depth, err);
+
+    if (json == NULL) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "mcp: parse error: %s", err);
+
+        ngx_snprintf(text, sizeof(text), "Parse error: %s%Z", err);
+
+        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                   NGX_HTTP_MCP_PARSE_ERROR,
+                                   (char *) text);
+    }
+
+    ctx->body = json;
+
+    if (json_is_object(json)) {
+        ngx_http_mcp_msg_classify(json, &msg);
+
+        if (msg.kind == NGX_HTTP_MCP_MSG_REQUEST
+            && ngx_http_mcp_method_is(&msg, "initialize"))
+        {
+            return ngx_http_mcp_initialize(r, ctx, &msg);
+        }
+    }
+
+    if (json_is_array(json)) {
+        for (n = 0; n < json_array_size(json); n++) {
+            ngx_http_mcp_msg_classify(json_array_get(json, n), &msg);
+
+            if (ngx_http_mcp_method_is(&msg, "initialize")) {
+                return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                           NGX_HTTP_MCP_INVALID_REQUEST,
+                                           "Invalid Request: initialize "
+                                           "must not be part of a batch");
+            }
+        }
+    }
+
+    rc = ngx_http_mcp_session(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (json_is_array(json)) {
+
+        /* JSON-RPC batches exist in revision 2025-03-26 only */
+
+        if (ctx->version != NGX_HTTP_MCP_V_2025_03_26) {
+            ngx_snprintf(text, sizeof(text),
+                         "Invalid Request: JSON-RPC batches are not "
+                         "supported in protocol revision %V%Z",
+                         ngx_http_mcp_version_name(ctx->version));
+
+            return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                       NGX_HTTP_MCP_INVALID_REQUEST,
+                                       (char *) text);
+        }
+
+        n = json_array_size(json);
+
+        if (n == 0) {
+            return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                       NGX_HTTP_MCP_INVALID_REQUEST,
+                                       "Invalid Request: empty batch");
+        }
+
+        if (n > mlcf->max_batch) {
+            ngx_snprintf(text, sizeof(text),
+                         "Invalid Request: a batch of %uz messages exceeds "
+                         "the limit of %ui%Z", n, mlcf->max_batch);
+
+            return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                       NGX_HTTP_MCP_INVALID_REQUEST,
+                                       (char *) text);
+        }
+
+        ctx->batch = 1;
+        ctx->nmessages = n;
+
+    } else {
+        ctx->nmessages = 1;
+    }
+
+    ctx->responses = ngx_pcalloc(r->pool, ctx->nmessages * sizeof(json_t *));
+    if (ctx->responses == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!ctx->batch) {
+        ngx_http_mcp_msg_classify(json, &msg);
+
+        /* a lone invalid message is an HTTP-level failure as well */
+
+        if (msg.kind == NGX_HTTP_MCP_MSG_INVALID) {
+            ngx_snprintf(text, sizeof(text), "Invalid Request: %s%Z",
+                         msg.error);
+
+            return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                       NGX_HTTP_MCP_INVALID_REQUEST,
+                                       (char *) text);
+        }
+    }
+
+    ngx_http_mcp_dispatch(ctx);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_initialize(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_msg_t *msg)
+{
+    u_char                       *id;
+    json_t                       *result, *response;
+    ngx_int_t                     rc;
+    ngx_str_t                     sid;
+    ngx_table_elt_t              *h;
+    ngx_http_mcp_loc_conf_t      *mlcf;
+    ngx_http_mcp_main_conf_t     *mmcf;
+    ngx_http_mcp_session_info_t   info;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    if (ngx_http_mcp_session_id(r, &sid) != NGX_DECLINED) {
+        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                   NGX_HTTP_MCP_INVALID_REQUEST,
+                                   "Invalid Request: initialize starts a "
+                                   "new session and must not carry "
+                                   "Mcp-Session-Id");
+    }
+
+    if (!json_is_object(msg->params)
+        || !json_is_string(json_object_get(msg->params, "protocolVersion")))
+    {
+        response = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_INVALID_PARAMS,
+                                      "Invalid params: initialize needs "
+                                      "a \"protocolVersion\" string");
+
+        rc = ngx_http_mcp_send_json(r, NGX_HTTP_BAD_REQUEST, response);
+        json_decref(response);
+
+        return rc;
+    }
+
+    info.version = ngx_http_mcp_version_negotiate(msg->params);
+
+    id = ngx_pnalloc(r->pool, NGX_HTTP_MCP_SESSION_ID_LEN);
+    if (id == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_mcp_session_create(mmcf->session_zone, &info, id,
+                                     r->connection->log);
+
+    if (rc == NGX_BUSY) {
+        return ngx_http_mcp_reject(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Service Unavailable: no room for "
+                                   "a new session");
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->session_id.data = id;
+    ctx->session_id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
+    ctx->version = info.version;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Mcp-Session-Id");
+    h->value = ctx->session_id;
+
+    result = ngx_http_mcp_initialize_result(info.version,
+                                            &mlcf->server_name,
+                                            &mlcf->server_version,
+                                            &mlcf->instructions);
+
+    response = ngx_http_mcp_response(msg->id, result);
+    if (response == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "mcp: session %V started, protocol %V",
+                  &ctx->session_id, ngx_http_mcp_version_name(info.version));
+
+    rc = ngx_http_mcp_send_json(r, NGX_HTTP_OK, response);
+    json_decref(response);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    version;
+    ngx_table_elt_t              *h;
+    ngx_http_mcp_main_conf_t     *mmcf;
+    ngx_http_mcp_session_info_t   info;
+    u_char                        text[NGX_HTTP_MCP_ERRLEN * 2], *p;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    /* Streamable HTTP, session management */
+
+    rc = ngx_http_mcp_session_id(r, &ctx->session_id);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Bad Request: Mcp-Session-Id header is "
+                                   "required; send initialize first");
+    }
+
+    if (rc == NGX_ERROR) {
+        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Bad Request: malformed Mcp-Session-Id");
+    }
+
+    /* a request without the header speaks revision 2025-03-26 */
+
+    version = NGX_HTTP_MCP_V_2025_03_26;
+
+    h = ngx_http_mcp_header(r, "mcp-protocol-version",
+                            sizeof("mcp-protocol-version") - 1);
+
+    if (h != NULL) {
+        version = ngx_http_mcp_version_parse(h->value.data, h->value.len);
+
+        if (version == NGX_HTTP_MCP_V_UNKNOWN) {
+            p = ngx_snprintf(text, sizeof(text) - 1,
+                             "Bad Request: unsupported MCP-Protocol-Version "
+                             "\"%*s\" (supported: ",
+                             ngx_min(h->value.len, 32), h->value.data);
+            p = ngx_http_mcp_versions_text(p, text + sizeof(text) - 2);
+            *p++ = ')';
+            *p = '\0';
+
+            return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                       NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                       (char *) text);
+        }
+    }
+
+    if (ngx_http_mcp_session_find(mmcf->session_zone, &ctx->session_id,
+                                  &info)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "mcp: unknown session \"%V\"", &ctx->session_id);
+
+        return ngx_http_mcp_reject(r, NGX_HTTP_NOT_FOUND,
+                                   NGX_HTTP_MCP_SESSION_NOT_FOUND,
+                                   "Session not found");
+    }
+
+    if (h != NULL && version != info.version) {
+        ngx_snprintf(text, sizeof(text),
+                     "Bad Request: MCP-Protocol-Version %V does not match "
+                     "the negotiated version %V%Z",
+                     ngx_http_mcp_version_name(version),
+                     ngx_http_mcp_version_name(info.version));
+
+        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   (char *) text);
+    }
+
+    ctx->version = info.version;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_mcp_dispatch(ngx_http_mcp_ctx_t *ctx)
+{
+    json_t              *json;
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+    ngx_http_mcp_msg_t   msg;
+    char                 text[NGX_HTTP_MCP_ERRLEN * 2];
+
+    r = ctx->request;
+
+    /* messages run in order; a tool call suspends the loop */
+
+    while (ctx->next < ctx->nmessages) {
+
+        json = ctx->batch ? json_array_get(ctx->body, ctx->next) : ctx->body;
+
+        ngx_http_mcp_msg_classify(json, &msg);
+
+        switch (msg.kind) {
+
+        case NGX_HTTP_MCP_MSG_REQUEST:
+            rc = ngx_http_mcp_request(ctx, &msg,
+                                      &ctx->responses[ctx->next++]);
+
+            if (rc == NGX_AGAIN) {
+                return;
+            }
+
+            if (rc != NGX_OK) {
+                ngx_http_finalize_request(r, rc);
+                return;
+            }
+
+            break;
+
+        case NGX_HTTP_MCP_MSG_INVALID:
+            ngx_snprintf((u_char *) text, sizeof(text),
+                         "Invalid Request: %s%Z", msg.error);
+
+            ctx->responses[ctx->next++] =
+                ngx_http_mcp_error(msg.id, NGX_HTTP_MCP_INVALID_REQUEST, text);
+            break;
+
+        default:
+            /* notifications and responses need no answer */
+            ctx->next++;
+            break;
+        }
+    }
+
+    ngx_http_finalize_request(r, ngx_http_mcp_finish(r, ctx));
+}
+
+
+static ngx_int_t
+ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg,
+    json_t **slot)
+{
+    json_t                   *result, *args, *empty;
+    ngx_int_t                 rc;
+    ngx_http_request_t       *r;
+    ngx_http_mcp_tool_t      *tool;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+    char                      err[NGX_HTTP_MCP_ERRLEN];
+    u_char                    text[NGX_HTTP_MCP_ERRLEN * 2];
+
+    r = ctx->request;
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "mcp request \"%V\" in session %V",
+                   &msg->method, &ctx->session_id);
+
+    if (msg->params && !json_is_object(msg->params)) {
+        *slot = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_INVALID_PARAMS,
+                                   "Invalid params: \"params\" must be "
+                                   "an object");
+        return NGX_OK;
+    }
+
+    if (ngx_http_mcp_method_is(msg, "ping")) {
+        *slot = ngx_http_mcp_response(msg->id, json_object());
+        return NGX_OK;
+    }
+
+    if (ngx_http_mcp_method_is(msg, "tools/list")) {
+        result = ngx_http_mcp_tools_list(r->pool, mlcf->tools, msg->params,
+                                         mlcf->tools_page_size, ctx->version,
+                                         err);
+        if (result == NULL) {
+            *slot = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_INVALID_PARAMS,
+                                       err);
+            return NGX_OK;
+        }
+
+        *slot = ngx_http_mcp_response(msg->id, result);
+        return NGX_OK;
+    }
+
+    if (ngx_http_mcp_method_is(msg, "tools/call")) {
+        tool = ngx_http_mcp_tool_find(mlcf->tools, msg->params, &args, err);
+
+        if (tool == NULL) {
+            *slot = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_INVALID_PARAMS,
+                                       err);
+            return NGX_OK;
+        }
+
+        if (tool->input_schema) {
+            empty = args ? NULL : json_object();
+
+            rc = ngx_http_mcp_schema_check(tool->input_schema,
+                                           args ? args : empty,
+                                           "arguments", err);
+            json_decref(empty);
+
+            if (rc != NGX_OK) {
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "mcp: tool \"%V\": invalid %s",
+                              &tool->name, err);
+
+                /*
+                 * 2025-11-25 reports input validation errors as tool
+                 * execution errors, so the model can correct itself;
+                 * earlier revisions as invalid params.
+                 */
+
+                if (ctx->version >= NGX_HTTP_MCP_V_2025_11_25) {
+                    ngx_snprintf(text, sizeof(text), "Invalid %s%Z", err);
+                    *slot = ngx_http_mcp_response(msg->id,
+                                ngx_http_mcp_tool_error(r->pool, text,
+                                    ngx_strlen(text)));
+
+                } else {
+                    ngx_snprintf(text, sizeof(text),
+                                 "Invalid params: %s%Z", err);
+                    *slot = ngx_http_mcp_error(msg->id,
+                                               NGX_HTTP_MCP_INVALID_PARAMS,
+                                               (char *) text);
+                }
+
+                return NGX_OK;
+            }
+        }
+
+        rc = ngx_http_mcp_tool_call(ctx, tool, msg->id, args, slot);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_AGAIN;
+    }
+
+    if (ngx_http_mcp_method_is(msg, "initialize")) {
+        *slot = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_INVALID_REQUEST,
+                                   "Invalid Request: the session is "
+                                   "already initialized");
+        return NGX_OK;
+    }
+
+    *slot = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_METHOD_NOT_FOUND,
+                               "Method not found");
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_finish(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    json_t      *out;
+    ngx_int_t    rc;
+    ngx_uint_t   i;
+
+    if (!ctx->batch) {
+        if (ctx->responses[0] == NULL) {
+            goto accepted;
+        }
+
+        return ngx_http_mcp_send_json(r, NGX_HTTP_OK, ctx->responses[0]);
+    }
+
+    out = json_array();
+    if (out == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < ctx->nmessages; i++) {
+        if (ctx->responses[i]) {
+            json_array_append(out, ctx->responses[i]);
+        }
+    }
+
+    if (json_array_size(out) == 0) {
+        json_decref(out);
+        goto accepted;
+    }
+
+    rc = ngx_http_mcp_send_json(r, NGX_HTTP_OK, out);
+    json_decref(out);
+
+    return rc;
+
+accepted:
+
+    /* only notifications or responses: 202 with no body */
+
+    r->headers_out.status = NGX_HTTP_ACCEPTED;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_send_special(r, NGX_HTTP_LAST);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_delete(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  id;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* Streamable HTTP, session management: the client ends its session */
+
+    rc = ngx_http_mcp_session_id(r, &id);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Bad Request: Mcp-Session-Id header is "
+                                   "required");
+    }
+
+    if (rc == NGX_ERROR) {
+        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Bad Request: malformed Mcp-Session-Id");
+    }
+
+    if (ngx_http_mcp_session_delete(mmcf->session_zone, &id) != NGX_OK) {
+        return ngx_http_mcp_reject(r, NGX_HTTP_NOT_FOUND,
+                                   NGX_HTTP_MCP_SESSION_NOT_FOUND,
+                                   "Session not found");
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "mcp: session %V ended by the client", &id);
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_send_special(r, NGX_HTTP_LAST);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_reject(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_int_t code, const char *message)
+{
+    json_t     *json;
+    ngx_int_t   rc;
+
+    json = ngx_http_mcp_error(NULL, code, message);
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_mcp_send_json(r, status, json);
+    json_decref(json);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *json)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    len = json_dumpb(json, NULL, 0, JSON_COMPACT);
+
+    if (len == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last += json_dumpb(json, (char *) b->pos, len, JSON_COMPACT);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = ngx_http_mcp_json_type;
+    r->headers_out.content_type_len = ngx_http_mcp_json_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_table_elt_t *
+ngx_http_mcp_header(ngx_http_request_t *r, const char *name, size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mcp_session_id(ngx_http_request_t *r, ngx_str_t *id)
+{
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_mcp_header(r, "mcp-session-id",
+                            sizeof("mcp-session-id") - 1);
+
+    if (h == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* session ids are visible ASCII, 0x21 to 0x7e */
+
+    if (h->value.len == 0 || h->value.len > NGX_HTTP_MCP_SESSION_ID_MAX) {
+        return NGX_ERROR;
+    }
+
+    for (p = h->value.data; p < h->value.data + h->value.len; p++) {
+        if (*p < 0x21 || *p > 0x7e) {
+            return NGX_ERROR;
+        }
+    }
+
+    *id = h->value;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_is_json_type(ngx_str_t *value)
+{
+    u_char  *p, *last;
+
+    if (value->len < ngx_http_mcp_json_type.len
+        || ngx_strncasecmp(value->data, ngx_http_mcp_json_type.data,
+                           ngx_http_mcp_json_type.len)
+           != 0)
+    {
+        return 0;
+    }
+
+    p = value->data + ngx_http_mcp_json_type.len;
+    last = value->data + value->len;
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    return p == last || *p == ';';
+}
+
+
+static ngx_int_t
+ngx_http_mcp_accepts(ngx_http_request_t *r, const char *type)
+{
+    u_char           *p, *last, *start, *end, *slash, *q;
+    size_t            tlen, major;
+    ngx_int_t         best, specificity, quality;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    /*
+     * The most specific media range that matches the type decides,
+     * and "q=0" refuses it (RFC 9110, 12.5.1).
+     */
+
+    tlen = ngx_strlen(type);
+    major = (u_char *) ngx_strchr(type, '/') - (u_char *) type;
+
+    best = -1;
+    quality = 0;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != 6
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "accept", 6) != 0)
+        {
+            continue;
+        }
+
+        p = h[i].value.data;
+        last = p + h[i].value.len;
+
+        while (p < last) {
+
+            while (p < last && (*p == ' ' || *p == ',' || *p == '\t')) {
+                p++;
+            }
+
+            start = p;
+
+            while (p < last && *p != ',' && *p != ';' && *p != ' ') {
+                p++;
+            }
+
+            end = p;
+
+            /* parameters: only q matters */
+
+            q = NULL;
+
+            while (p < last && *p != ',') {
+                if (*p == 'q' && p + 1 < last && p[1] == '='
+                    && (p[-1] == ';' || p[-1] == ' '))
+                {
+                    q = p + 2;
+                }
+
+                p++;
+            }
+
+            if (end == start) {
+                continue;
+            }
+
+            slash = ngx_strlchr(start, end, '/');
+            if (slash == NULL) {
+                continue;
+            }
+
+            if (end - start == 3 && ngx_strncmp(start, "*/*", 3) == 0) {
+                specificity = 0;
+
+            } else if ((size_t) (slash - start) == major
+                       && ngx_strncasecmp(start, (u_char *) type, major) == 0
+                       && end - slash == 2 && slash[1] == '*')
+            {
+                specificity = 1;
+
+            } else if ((size_t) (end - start) == tlen
+                       && ngx_strncasecmp(start, (u_char *) type, tlen) == 0)
+            {
+                specificity = 2;
+
+            } else {
+                continue;
+            }
+
+            if (specificity > best) {
+                best = specificity;
+
+                /* "q=0", "q=0.0", "q=0.000" refuse */
+                quality = 1;
+
+                if (q && *q == '0') {
+                    quality = 0;
+
+                    for (q++; q < last && *q != ',' && *q != ';'; q++) {
+                        if (*q >= '1' && *q <= '9') {
+                            quality = 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    return best >= 0 && quality;
+}

@@ -1,0 +1,207 @@
+
+/*
+ * Copyright (C) ngx_mcp_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include "ngx_http_mcp_jsonrpc.h"
+
+
+/*
+ * JSON-RPC 2.0 framing as MCP uses it: parsing with limits, classifying
+ * messages, building responses.  Nothing here knows about HTTP requests,
+ * so it can be driven directly by unit tests and fuzzers.
+ */
+
+
+ngx_int_t
+ngx_http_mcp_json_depth(u_char *data, size_t len, ngx_uint_t max_depth)
+{
+    u_char      *p, *last;
+    ngx_uint_t   depth, in_string;
+
+    /*
+     * jansson recurses once per nesting level; a cheap scan first keeps
+     * hostile nesting away from the parser's stack.
+     */
+
+    depth = 0;
+    in_string = 0;
+    last = data + len;
+
+    for (p = data; p < last; p++) {
+
+        if (in_string) {
+            if (*p == '\\') {
+                p++;
+
+            } else if (*p == '"') {
+                in_string = 0;
+            }
+
+            continue;
+        }
+
+        switch (*p) {
+
+        case '"':
+            in_string = 1;
+            break;
+
+        case '{':
+        case '[':
+            if (++depth > max_depth) {
+                return NGX_DECLINED;
+            }
+            break;
+
+        case '}':
+        case ']':
+            if (depth) {
+                depth--;
+            }
+            break;
+
+        default:
+            break;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+json_t *
+ngx_http_mcp_json_parse(u_char *data, size_t len, ngx_uint_t max_depth,
+    char *err)
+{
+    json_t        *json;
+    json_error_t   jerr;
+
+    if (ngx_http_mcp_json_depth(data, len, max_depth) != NGX_OK) {
+        ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
+                     "JSON nested deeper than %ui levels%Z", max_depth);
+        return NULL;
+    }
+
+    /* JSON_DECODE_ANY: a bare scalar is valid JSON but an invalid request */
+
+    json = json_loadb((const char *) data, len, JSON_DECODE_ANY, &jerr);
+
+    if (json == NULL) {
+        ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
+                     "%s at line %d column %d%Z",
+                     jerr.text, jerr.line, jerr.column);
+    }
+
+    return json;
+}
+
+
+void
+ngx_http_mcp_msg_classify(json_t *json, ngx_http_mcp_msg_t *msg)
+{
+    json_t  *v, *id;
+
+    ngx_memzero(msg, sizeof(ngx_http_mcp_msg_t));
+
+    msg->json = json;
+    msg->kind = NGX_HTTP_MCP_MSG_INVALID;
+
+    if (!json_is_object(json)) {
+        msg->error = "message is not a JSON object";
+        return;
+    }
+
+    id = json_object_get(json, "id");
+
+    if (id != NULL) {
+        /* MCP: "the ID MUST be a string or integer", never null */
+
+        if (!json_is_string(id) && !json_is_integer(id)) {
+            msg->error = "\"id\" must be a string or an integer";
+            return;
+        }
+
+        msg->id = id;
+    }
+
+    v = json_object_get(json, "jsonrpc");
+
+    if (!json_is_string(v) || ngx_strcmp(json_string_value(v), "2.0") != 0) {
+        msg->error = "\"jsonrpc\" must be \"2.0\"";
+        return;
+    }
+
+    v = json_object_get(json, "method");
+
+    if (v != NULL) {
+        if (!json_is_string(v)) {
+            msg->error = "\"method\" must be a string";
+            return;
+        }
+
+        msg->method.data = (u_char *) json_string_value(v);
+        msg->method.len = json_string_length(v);
+
+        v = json_object_get(json, "params");
+
+        if (v != NULL && !json_is_object(v) && !json_is_array(v)) {
+            msg->error = "\"params\" must be an object";
+            return;
+        }
+
+        msg->params = v;
+        msg->kind = id ? NGX_HTTP_MCP_MSG_REQUEST
+                       : NGX_HTTP_MCP_MSG_NOTIFICATION;
+        return;
+    }
+
+    if (id != NULL
+        && (json_object_get(json, "result") != NULL)
+           != (json_is_object(json_object_get(json, "error"))))
+    {
+        msg->kind = NGX_HTTP_MCP_MSG_RESPONSE;
+        return;
+    }
+
+    msg->error = "message is neither a request, a notification "
+                 "nor a response";
+}
+
+
+ngx_int_t
+ngx_http_mcp_method_is(ngx_http_mcp_msg_t *msg, const char *name)
+{
+    size_t  len;
+
+    len = ngx_strlen(name);
+
+    return msg->method.len == len
+           && ngx_strncmp(msg->method.data, name, len) == 0;
+}
+
+
+json_t *
+ngx_http_mcp_response(json_t *id, json_t *result)
+{
+    /* takes the reference to result */
+
+    if (result == NULL) {
+        return NULL;
+    }
+
+    return json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0",
+                     "id", id ? id : json_null(), "result", result);
+}
+
+
+json_t *
+ngx_http_mcp_error(json_t *id, ngx_int_t code, const char *message)
+{
+    return json_pack("{s:s, s:O, s:{s:I, s:s}}", "jsonrpc", "2.0",
+                     "id", id ? id : json_null(),
+                     "error", "code", (json_int_t) code, "message", message);
+}

@@ -1,0 +1,566 @@
+
+/*
+ * Copyright (C) ngx_mcp_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_http_mcp_module.h"
+
+
+/*
+ * Configuration: the directives, their defaults and inheritance.
+ */
+
+
+#define NGX_HTTP_MCP_MODULE_VERSION  "0.1.0"
+#define NGX_HTTP_MCP_TOOL_NAME_MAX   128
+
+
+static void *ngx_http_mcp_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_mcp_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_mcp_postconfiguration(ngx_conf_t *cf);
+static char *ngx_http_mcp(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_mcp_server_info(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_mcp_tool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_mcp_health(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static json_t *ngx_http_mcp_load_schema(ngx_conf_t *cf, ngx_str_t *tool,
+    const char *what, ngx_str_t *file);
+static void ngx_http_mcp_json_cleanup(void *data);
+
+
+static ngx_conf_num_bounds_t  ngx_http_mcp_depth_bounds = {
+    ngx_conf_check_num_bounds, 2, 1000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_mcp_batch_bounds = {
+    ngx_conf_check_num_bounds, 1, 10000
+};
+
+
+static ngx_command_t  ngx_http_mcp_commands[] = {
+
+    { ngx_string("mcp"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcp,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_session_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_session_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_server_info"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_mcp_server_info,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_instructions"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, instructions),
+      NULL },
+
+    { ngx_string("mcp_tool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_mcp_tool,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_health"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_mcp_health,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_max_body_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, max_body_size),
+      NULL },
+
+    { ngx_string("mcp_max_json_depth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, max_json_depth),
+      &ngx_http_mcp_depth_bounds },
+
+    { ngx_string("mcp_max_batch"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, max_batch),
+      &ngx_http_mcp_batch_bounds },
+
+    { ngx_string("mcp_tool_max_response"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, tool_max_response),
+      NULL },
+
+    { ngx_string("mcp_tool_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, tool_timeout),
+      NULL },
+
+    { ngx_string("mcp_tools_page_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, tools_page_size),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_mcp_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_mcp_postconfiguration,        /* postconfiguration */
+
+    ngx_http_mcp_create_main_conf,         /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_mcp_create_loc_conf,          /* create location configuration */
+    ngx_http_mcp_merge_loc_conf            /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_mcp_module = {
+    NGX_MODULE_V1,
+    &ngx_http_mcp_module_ctx,              /* module context */
+    ngx_http_mcp_commands,                 /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_mcp_create_main_conf(ngx_conf_t *cf)
+{
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_mcp_main_conf_t));
+}
+
+
+static void *
+ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_mcp_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_mcp_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->health = 0;
+     *     conf->server_name = { 0, NULL };
+     *     conf->server_version = { 0, NULL };
+     *     conf->instructions = { 0, NULL };
+     *     conf->tools = NULL;
+     */
+
+    conf->enable = NGX_CONF_UNSET;
+    conf->max_body_size = NGX_CONF_UNSET_SIZE;
+    conf->tool_max_response = NGX_CONF_UNSET_SIZE;
+    conf->max_json_depth = NGX_CONF_UNSET_UINT;
+    conf->max_batch = NGX_CONF_UNSET_UINT;
+    conf->tools_page_size = NGX_CONF_UNSET_UINT;
+    conf->tool_timeout = NGX_CONF_UNSET_MSEC;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_mcp_loc_conf_t *prev = parent;
+    ngx_http_mcp_loc_conf_t *conf = child;
+
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+
+    if (conf->server_name.data == NULL) {
+        conf->server_name = prev->server_name;
+        conf->server_version = prev->server_version;
+    }
+
+    if (conf->server_name.data == NULL) {
+        ngx_str_set(&conf->server_name, "ngx_mcp_module");
+        ngx_str_set(&conf->server_version, NGX_HTTP_MCP_MODULE_VERSION);
+    }
+
+    ngx_conf_merge_str_value(conf->instructions, prev->instructions, "");
+
+    /* tools are inherited as a whole, like proxy_set_header */
+
+    if (conf->tools == NULL) {
+        conf->tools = prev->tools;
+    }
+
+    ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
+                              1024 * 1024);
+    ngx_conf_merge_size_value(conf->tool_max_response,
+                              prev->tool_max_response, 1024 * 1024);
+    ngx_conf_merge_uint_value(conf->max_json_depth, prev->max_json_depth,
+                              64);
+    ngx_conf_merge_uint_value(conf->max_batch, prev->max_batch, 32);
+    ngx_conf_merge_uint_value(conf->tools_page_size, prev->tools_page_size,
+                              100);
+    ngx_conf_merge_msec_value(conf->tool_timeout, prev->tool_timeout, 60000);
+
+    if (conf->enable) {
+        mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mcp_module);
+
+        if (mmcf->session_zone == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"mcp\" requires \"mcp_session_zone\" "
+                               "in the http block");
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_mcp_tool_filter_init(cf);
+}
+
+
+static char *
+ngx_http_mcp(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_loc_conf_t *mlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (mlcf->enable != NGX_CONF_UNSET || mlcf->health) {
+        return "is duplicate";
+    }
+
+    mlcf->enable = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_mcp_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mcp_server_info(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_loc_conf_t *mlcf = conf;
+
+    ngx_str_t  *value;
+
+    if (mlcf->server_name.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[2].len == 0) {
+        return "takes a non-empty name and version";
+    }
+
+    mlcf->server_name = value[1];
+    mlcf->server_version = value[2];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mcp_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_loc_conf_t *mlcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (mlcf->health || mlcf->enable != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "live") == 0) {
+        mlcf->health = NGX_HTTP_MCP_HEALTH_LIVE;
+
+    } else if (ngx_strcmp(value[1].data, "ready") == 0) {
+        mlcf->health = NGX_HTTP_MCP_HEALTH_READY;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\", it must be "
+                           "\"live\" or \"ready\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_mcp_health_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mcp_tool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_loc_conf_t *mlcf = conf;
+
+    u_char               *p;
+    ngx_str_t            *value, s, uri;
+    ngx_uint_t            i;
+    ngx_http_mcp_tool_t  *tool, *t;
+
+    value = cf->args->elts;
+
+    /* 2025-11-25: 1 to 128 of A-Z a-z 0-9 _ - . */
+
+    if (value[1].len == 0 || value[1].len > NGX_HTTP_MCP_TOOL_NAME_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid tool name \"%V\": it must have "
+                           "1 to 128 characters", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9')
+              || *p == '_' || *p == '-' || *p == '.'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid tool name \"%V\": only letters, "
+                               "digits, \"_\", \"-\" and \".\" are allowed",
+                               &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (mlcf->tools == NULL) {
+        mlcf->tools = ngx_array_create(cf->pool, 4,
+                                       sizeof(ngx_http_mcp_tool_t));
+        if (mlcf->tools == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    t = mlcf->tools->elts;
+
+    for (i = 0; i < mlcf->tools->nelts; i++) {
+        if (t[i].name.len == value[1].len
+            && ngx_strncmp(t[i].name.data, value[1].data, value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate tool name \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    tool = ngx_array_push(mlcf->tools);
+    if (tool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(tool, sizeof(ngx_http_mcp_tool_t));
+
+    tool->name = value[1];
+    tool->timeout = NGX_CONF_UNSET_MSEC;
+
+    uri = value[2];
+
+    if (uri.len == 0 || uri.data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tool \"%V\": invalid URI \"%V\", it must start "
+                           "with \"/\"", &value[1], &uri);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_strlchr(uri.data, uri.data + uri.len, '?');
+
+    if (p) {
+        tool->args.data = p + 1;
+        tool->args.len = uri.data + uri.len - p - 1;
+        uri.len = p - uri.data;
+    }
+
+    tool->uri = uri;
+
+    for (i = 3; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "description=", 12) == 0) {
+            tool->description.data = value[i].data + 12;
+            tool->description.len = value[i].len - 12;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "title=", 6) == 0) {
+            tool->title.data = value[i].data + 6;
+            tool->title.len = value[i].len - 6;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "input_schema=", 13) == 0) {
+            s.data = value[i].data + 13;
+            s.len = value[i].len - 13;
+
+            tool->input_schema = ngx_http_mcp_load_schema(cf, &tool->name,
+                                                          "input_schema", &s);
+            if (tool->input_schema == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "output_schema=", 14) == 0) {
+            s.data = value[i].data + 14;
+            s.len = value[i].len - 14;
+
+            tool->output_schema = ngx_http_mcp_load_schema(cf, &tool->name,
+                                                           "output_schema",
+                                                           &s);
+            if (tool->output_schema == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            tool->timeout = ngx_parse_time(&s, 0);
+
+            if (tool->timeout == (ngx_msec_t) NGX_ERROR
+                || tool->timeout == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "tool \"%V\": invalid timeout \"%V\"",
+                                   &tool->name, &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tool \"%V\": invalid parameter \"%V\"",
+                           &tool->name, &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static json_t *
+ngx_http_mcp_load_schema(ngx_conf_t *cf, ngx_str_t *tool, const char *what,
+    ngx_str_t *file)
+{
+    json_t              *schema, *type;
+    json_error_t         err;
+    ngx_str_t            path;
+    ngx_pool_cleanup_t  *cln;
+
+    path = *file;
+
+    /* relative to the configuration file's directory, like "include" */
+
+    if (path.len == 0 || ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tool \"%V\": invalid %s file \"%V\"",
+                           tool, what, file);
+        return NULL;
+    }
+
+    schema = json_load_file((char *) path.data, JSON_REJECT_DUPLICATES, &err);
+
+    if (schema == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tool \"%V\": %s \"%V\" is not valid JSON: "
+                           "%s (line %d, column %d)", tool, what, &path,
+                           err.text, err.line, err.column);
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        json_decref(schema);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_mcp_json_cleanup;
+    cln->data = schema;
+
+    if (!json_is_object(schema)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tool \"%V\": %s \"%V\" is not a JSON object",
+                           tool, what, &path);
+        return NULL;
+    }
+
+    /* MCP tool schemas describe objects */
+
+    type = json_object_get(schema, "type");
+
+    if (!json_is_string(type)
+        || ngx_strcmp(json_string_value(type), "object") != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "tool \"%V\": %s \"%V\" must have "
+                           "\"type\": \"object\"", tool, what, &path);
+        return NULL;
+    }
+
+    return schema;
+}
+
+
+static void
+ngx_http_mcp_json_cleanup(void *data)
+{
+    json_decref(data);
+}

@@ -1,0 +1,95 @@
+
+/*
+ * Copyright (C) ngx_mcp_module authors
+ */
+
+
+#ifndef _NGX_HTTP_MCP_MODULE_H_INCLUDED_
+#define _NGX_HTTP_MCP_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+#include "ngx_http_mcp_jsonrpc.h"
+#include "ngx_http_mcp_protocol.h"
+#include "ngx_http_mcp_session.h"
+
+
+#define NGX_HTTP_MCP_HEALTH_LIVE   1
+#define NGX_HTTP_MCP_HEALTH_READY  2
+
+/* not among nginx's own status codes */
+#define NGX_HTTP_MCP_NOT_ACCEPTABLE  406
+
+
+typedef struct {
+    ngx_shm_zone_t           *session_zone;
+} ngx_http_mcp_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                enable;
+    ngx_uint_t                health;
+    ngx_str_t                 server_name;
+    ngx_str_t                 server_version;
+    ngx_str_t                 instructions;
+    ngx_array_t              *tools;        /* ngx_http_mcp_tool_t */
+    size_t                    max_body_size;
+    size_t                    tool_max_response;
+    ngx_uint_t                max_json_depth;
+    ngx_uint_t                max_batch;
+    ngx_uint_t                tools_page_size;
+    ngx_msec_t                tool_timeout;
+} ngx_http_mcp_loc_conf_t;
+
+
+typedef struct ngx_http_mcp_ctx_s  ngx_http_mcp_ctx_t;
+
+
+/* one tools/call in flight, a subrequest of the client's POST */
+typedef struct {
+    ngx_http_mcp_ctx_t       *ctx;
+    ngx_http_mcp_tool_t      *tool;
+    ngx_http_request_t       *sr;
+    json_t                   *id;
+    json_t                  **slot;         /* where the response goes */
+    ngx_http_mcp_reply_t      reply;
+    ngx_buf_t                *body;
+    ngx_event_t               timer;
+    ngx_int_t                 failure;      /* nginx's status, not the tool's */
+    unsigned                  header:1;
+    unsigned                  done:1;
+    unsigned                  timed_out:1;
+} ngx_http_mcp_call_t;
+
+
+struct ngx_http_mcp_ctx_s {
+    ngx_http_request_t       *request;
+    json_t                   *body;         /* the parsed POST body */
+    json_t                  **responses;    /* one per message */
+    ngx_uint_t                nmessages;
+    ngx_uint_t                next;         /* message being dispatched */
+    ngx_uint_t                version;
+    ngx_uint_t                batch;
+    ngx_str_t                 session_id;
+    ngx_str_t                 new_session;
+    ngx_http_mcp_call_t      *call;
+};
+
+
+extern ngx_module_t  ngx_http_mcp_module;
+
+
+ngx_int_t ngx_http_mcp_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_health_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_tool_call(ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_tool_t *tool, json_t *id, json_t *args, json_t **slot);
+ngx_int_t ngx_http_mcp_tool_filter_init(ngx_conf_t *cf);
+void ngx_http_mcp_dispatch(ngx_http_mcp_ctx_t *ctx);
+ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *json);
+
+
+#endif /* _NGX_HTTP_MCP_MODULE_H_INCLUDED_ */

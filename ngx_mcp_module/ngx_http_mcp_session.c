@@ -1,0 +1,517 @@
+
+/*
+ * Copyright (C) ngx_mcp_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <openssl/rand.h>
+#include "ngx_http_mcp_module.h"
+
+
+/*
+ * The session store: an rbtree keyed by a hash of the session id plus an
+ * LRU queue in a shared zone, so any worker can take any request of any
+ * session.  Idle sessions expire lazily, a few at a time, on allocation
+ * and on lookup.
+ */
+
+
+#define NGX_HTTP_MCP_SESSION_DEFAULT_IDLE  (60 * 60 * 1000)
+
+
+typedef struct {
+    u_char                    color;
+    u_char                    version;
+    u_char                    pad[2];
+    ngx_msec_t                last;
+    ngx_queue_t               queue;
+    u_char                    id[NGX_HTTP_MCP_SESSION_ID_LEN];
+} ngx_http_mcp_session_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t              rbtree;
+    ngx_rbtree_node_t         sentinel;
+    ngx_queue_t               queue;
+    ngx_uint_t                count;
+} ngx_http_mcp_session_shctx_t;
+
+
+typedef struct {
+    ngx_http_mcp_session_shctx_t  *sh;
+    ngx_slab_pool_t               *shpool;
+    ngx_msec_t                     idle_timeout;
+} ngx_http_mcp_session_ctx_t;
+
+
+static ngx_int_t ngx_http_mcp_session_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_mcp_session_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_mcp_session_node_t *ngx_http_mcp_session_lookup(
+    ngx_http_mcp_session_ctx_t *ctx, u_char *id, uint32_t hash);
+static void ngx_http_mcp_session_free(ngx_http_mcp_session_ctx_t *ctx,
+    ngx_http_mcp_session_node_t *sn);
+static void ngx_http_mcp_session_expire(ngx_http_mcp_session_ctx_t *ctx,
+    ngx_uint_t n);
+static ngx_rbtree_node_t *ngx_http_mcp_session_alloc(
+    ngx_http_mcp_session_ctx_t *ctx);
+
+
+#define ngx_http_mcp_session_node(node)                                      \
+    ((ngx_http_mcp_session_node_t *) &(node)->color)
+
+#define ngx_http_mcp_session_rbnode(sn)                                      \
+    ((ngx_rbtree_node_t *) ((u_char *) (sn)                                  \
+                            - offsetof(ngx_rbtree_node_t, color)))
+
+
+char *
+ngx_http_mcp_session_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_main_conf_t  *mmcf = conf;
+
+    u_char                      *p;
+    ssize_t                      size;
+    ngx_str_t                   *value, name, s;
+    ngx_uint_t                   i;
+    ngx_msec_t                   idle;
+    ngx_http_mcp_session_ctx_t  *ctx;
+
+    if (mmcf->session_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name.len = 0;
+    size = 0;
+    idle = NGX_HTTP_MCP_SESSION_DEFAULT_IDLE;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            name.data = value[i].data + 5;
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone size \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            name.len = p - name.data;
+
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+
+            if (size == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone size \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (size < (ssize_t) (8 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "zone \"%V\" is too small", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "idle_timeout=", 13) == 0) {
+
+            s.data = value[i].data + 13;
+            s.len = value[i].len - 13;
+
+            idle = ngx_parse_time(&s, 0);
+
+            if (idle == (ngx_msec_t) NGX_ERROR || idle == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid idle_timeout \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_mcp_session_ctx_t));
+    if (ctx == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ctx->idle_timeout = idle;
+
+    mmcf->session_zone = ngx_shared_memory_add(cf, &name, size,
+                                               &ngx_http_mcp_module);
+    if (mmcf->session_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (mmcf->session_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already used", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    mmcf->session_zone->init = ngx_http_mcp_session_init_zone;
+    mmcf->session_zone->data = ctx;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_session_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_mcp_session_ctx_t  *octx = data;
+
+    size_t                       len;
+    ngx_http_mcp_session_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    if (octx) {
+        /* a reload keeps the sessions; idle_timeout may change */
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+        return NGX_OK;
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->sh = ctx->shpool->data;
+        return NGX_OK;
+    }
+
+    ctx->sh = ngx_slab_alloc(ctx->shpool,
+                             sizeof(ngx_http_mcp_session_shctx_t));
+    if (ctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->shpool->data = ctx->sh;
+
+    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
+                    ngx_http_mcp_session_rbtree_insert);
+    ngx_queue_init(&ctx->sh->queue);
+    ctx->sh->count = 0;
+
+    len = sizeof(" in mcp session zone \"\"") + shm_zone->shm.name.len;
+
+    ctx->shpool->log_ctx = ngx_slab_alloc(ctx->shpool, len);
+    if (ctx->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(ctx->shpool->log_ctx, " in mcp session zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* a full zone is reported by us, as a refused session, not as crit */
+    ctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mcp_session_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t            **p;
+    ngx_http_mcp_session_node_t   *sn, *snt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            sn = ngx_http_mcp_session_node(node);
+            snt = ngx_http_mcp_session_node(temp);
+
+            p = (ngx_memcmp(sn->id, snt->id, NGX_HTTP_MCP_SESSION_ID_LEN)
+                 < 0) ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_http_mcp_session_node_t *
+ngx_http_mcp_session_lookup(ngx_http_mcp_session_ctx_t *ctx, u_char *id,
+    uint32_t hash)
+{
+    ngx_int_t                     rc;
+    ngx_rbtree_node_t            *node, *sentinel;
+    ngx_http_mcp_session_node_t  *sn;
+
+    node = ctx->sh->rbtree.root;
+    sentinel = ctx->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        sn = ngx_http_mcp_session_node(node);
+
+        rc = ngx_memcmp(id, sn->id, NGX_HTTP_MCP_SESSION_ID_LEN);
+
+        if (rc == 0) {
+            return sn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_mcp_session_free(ngx_http_mcp_session_ctx_t *ctx,
+    ngx_http_mcp_session_node_t *sn)
+{
+    ngx_rbtree_node_t  *node;
+
+    node = ngx_http_mcp_session_rbnode(sn);
+
+    ngx_queue_remove(&sn->queue);
+    ngx_rbtree_delete(&ctx->sh->rbtree, node);
+    ngx_slab_free_locked(ctx->shpool, node);
+
+    ctx->sh->count--;
+}
+
+
+static void
+ngx_http_mcp_session_expire(ngx_http_mcp_session_ctx_t *ctx, ngx_uint_t n)
+{
+    ngx_queue_t                  *q;
+    ngx_http_mcp_session_node_t  *sn;
+
+    /* the LRU tail holds the longest idle sessions */
+
+    while (n-- && !ngx_queue_empty(&ctx->sh->queue)) {
+
+        q = ngx_queue_last(&ctx->sh->queue);
+        sn = ngx_queue_data(q, ngx_http_mcp_session_node_t, queue);
+
+        if (ngx_current_msec - sn->last < ctx->idle_timeout) {
+            return;
+        }
+
+        ngx_http_mcp_session_free(ctx, sn);
+    }
+}
+
+
+static ngx_rbtree_node_t *
+ngx_http_mcp_session_alloc(ngx_http_mcp_session_ctx_t *ctx)
+{
+    size_t              size;
+    ngx_rbtree_node_t  *node;
+
+    size = offsetof(ngx_rbtree_node_t, color)
+           + sizeof(ngx_http_mcp_session_node_t);
+
+    ngx_http_mcp_session_expire(ctx, 2);
+
+    node = ngx_slab_alloc_locked(ctx->shpool, size);
+
+    if (node == NULL) {
+        ngx_http_mcp_session_expire(ctx, 64);
+        node = ngx_slab_alloc_locked(ctx->shpool, size);
+    }
+
+    return node;
+}
+
+
+ngx_int_t
+ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
+    ngx_http_mcp_session_info_t *info, u_char *id, ngx_log_t *log)
+{
+    u_char                        raw[NGX_HTTP_MCP_SESSION_BYTES];
+    ngx_rbtree_node_t            *node;
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "RAND_bytes() failed for an mcp session id");
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(id, raw, sizeof(raw));
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    node = ngx_http_mcp_session_alloc(ctx);
+
+    if (node == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "mcp session zone \"%V\" is full, "
+                      "a new session was refused", &shm_zone->shm.name);
+        return NGX_BUSY;
+    }
+
+    node->key = ngx_crc32_short(id, NGX_HTTP_MCP_SESSION_ID_LEN);
+
+    sn = ngx_http_mcp_session_node(node);
+    sn->version = (u_char) info->version;
+    sn->last = ngx_current_msec;
+    ngx_memcpy(sn->id, id, NGX_HTTP_MCP_SESSION_ID_LEN);
+
+    ngx_rbtree_insert(&ctx->sh->rbtree, node);
+    ngx_queue_insert_head(&ctx->sh->queue, &sn->queue);
+    ctx->sh->count++;
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_mcp_session_find(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_http_mcp_session_info_t *info)
+{
+    uint32_t                      hash;
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    if (id->len != NGX_HTTP_MCP_SESSION_ID_LEN) {
+        return NGX_DECLINED;
+    }
+
+    ctx = shm_zone->data;
+    hash = ngx_crc32_short(id->data, id->len);
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    sn = ngx_http_mcp_session_lookup(ctx, id->data, hash);
+
+    if (sn == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_current_msec - sn->last >= ctx->idle_timeout) {
+        ngx_http_mcp_session_free(ctx, sn);
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    sn->last = ngx_current_msec;
+    ngx_queue_remove(&sn->queue);
+    ngx_queue_insert_head(&ctx->sh->queue, &sn->queue);
+
+    info->version = sn->version;
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_mcp_session_delete(ngx_shm_zone_t *shm_zone, ngx_str_t *id)
+{
+    uint32_t                      hash;
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    if (id->len != NGX_HTTP_MCP_SESSION_ID_LEN) {
+        return NGX_DECLINED;
+    }
+
+    ctx = shm_zone->data;
+    hash = ngx_crc32_short(id->data, id->len);
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    sn = ngx_http_mcp_session_lookup(ctx, id->data, hash);
+
+    if (sn == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    ngx_http_mcp_session_free(ctx, sn);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_mcp_session_ready(ngx_shm_zone_t *shm_zone, ngx_uint_t *sessions)
+{
+    ngx_rbtree_node_t           *node;
+    ngx_http_mcp_session_ctx_t  *ctx;
+
+    /* ready means a new session would fit now */
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    node = ngx_http_mcp_session_alloc(ctx);
+
+    if (node) {
+        ngx_slab_free_locked(ctx->shpool, node);
+    }
+
+    *sessions = ctx->sh->count;
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return node ? NGX_OK : NGX_BUSY;
+}

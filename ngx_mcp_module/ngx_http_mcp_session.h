@@ -1,0 +1,37 @@
+
+/*
+ * Copyright (C) ngx_mcp_module authors
+ */
+
+
+#ifndef _NGX_HTTP_MCP_SESSION_H_INCLUDED_
+#define _NGX_HTTP_MCP_SESSION_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+
+/* 128 random bits, written as lowercase hex */
+#define NGX_HTTP_MCP_SESSION_BYTES  16
+#define NGX_HTTP_MCP_SESSION_ID_LEN (NGX_HTTP_MCP_SESSION_BYTES * 2)
+
+
+typedef struct {
+    ngx_uint_t                version;
+} ngx_http_mcp_session_info_t;
+
+
+char *ngx_http_mcp_session_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
+    ngx_http_mcp_session_info_t *info, u_char *id, ngx_log_t *log);
+ngx_int_t ngx_http_mcp_session_find(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_http_mcp_session_info_t *info);
+ngx_int_t ngx_http_mcp_session_delete(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *id);
+ngx_int_t ngx_http_mcp_session_ready(ngx_shm_zone_t *shm_zone,
+    ngx_uint_t *sessions);
+
+
+#endif /* _NGX_HTTP_MCP_SESSION_H_INCLUDED_ */

@@ -1,0 +1,596 @@
+
+/*
+ * Copyright (C) ngx_mcp_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_http_mcp_module.h"
+
+
+/*
+ * tools/call: a POST subrequest of the client's request to the tool's
+ * internal location.  Header and body filters keep the subrequest's
+ * answer in memory instead of letting it reach the client.
+ */
+
+
+static ngx_int_t ngx_http_mcp_tool_headers(ngx_http_request_t *sr,
+    ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_tool_t *tool, json_t *id,
+    size_t len);
+static ngx_int_t ngx_http_mcp_tool_header_add(ngx_http_request_t *sr,
+    char *key, ngx_str_t *value, ngx_table_elt_t **ref);
+static ngx_int_t ngx_http_mcp_tool_done(ngx_http_request_t *sr, void *data,
+    ngx_int_t rc);
+static void ngx_http_mcp_tool_resume(ngx_http_request_t *r);
+static void ngx_http_mcp_tool_timeout(ngx_event_t *ev);
+static void ngx_http_mcp_tool_cleanup(void *data);
+static json_t *ngx_http_mcp_tool_failure(ngx_http_request_t *r,
+    ngx_http_mcp_call_t *call);
+static ngx_int_t ngx_http_mcp_tool_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_tool_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+static ngx_str_t  ngx_http_mcp_post_method = ngx_string("POST");
+
+
+ngx_int_t
+ngx_http_mcp_tool_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_mcp_tool_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_mcp_tool_body_filter;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_mcp_tool_call(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_tool_t *tool,
+    json_t *id, json_t *args, json_t **slot)
+{
+    size_t                        len;
+    json_t                       *empty;
+    ngx_buf_t                    *b;
+    ngx_chain_t                  *cl;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_request_t           *r, *sr;
+    ngx_http_mcp_call_t          *call;
+    ngx_http_request_body_t      *rb;
+    ngx_http_mcp_loc_conf_t      *mlcf;
+    ngx_http_post_subrequest_t   *ps;
+
+    r = ctx->request;
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    call = ngx_pcalloc(r->pool, sizeof(ngx_http_mcp_call_t));
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->ctx = ctx;
+    call->tool = tool;
+    call->id = id;
+    call->slot = slot;
+    call->reply.limit = mlcf->tool_max_response;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_mcp_tool_cleanup;
+    cln->data = call;
+
+    /* the backend's request body is the arguments object */
+
+    empty = args ? NULL : json_object();
+    args = args ? args : empty;
+
+    len = json_dumpb(args, NULL, 0, JSON_COMPACT);
+
+    b = ngx_create_temp_buf(r->pool, len ? len : 1);
+    if (b == NULL) {
+        json_decref(empty);
+        return NGX_ERROR;
+    }
+
+    b->last += json_dumpb(args, (char *) b->pos, len, JSON_COMPACT);
+    b->last_buf = 1;
+    json_decref(empty);
+
+    if (b->last == b->pos) {
+        return NGX_ERROR;
+    }
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    if (rb == NULL) {
+        return NGX_ERROR;
+    }
+
+    rb->bufs = cl;
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_http_mcp_tool_done;
+    ps->data = call;
+
+    if (ngx_http_subrequest(r, &tool->uri,
+                            tool->args.len ? &tool->args : NULL, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_WAITED)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    call->sr = sr;
+
+    sr->method = NGX_HTTP_POST;
+    sr->method_name = ngx_http_mcp_post_method;
+    sr->request_body = rb;
+    sr->filter_need_in_memory = 1;
+
+    if (ngx_http_mcp_tool_headers(sr, ctx, tool, id, b->last - b->pos)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_set_ctx(sr, call, ngx_http_mcp_module);
+
+    call->timer.handler = ngx_http_mcp_tool_timeout;
+    call->timer.data = call;
+    call->timer.log = r->connection->log;
+
+    ngx_add_timer(&call->timer, tool->timeout != NGX_CONF_UNSET_MSEC
+                                ? tool->timeout : mlcf->tool_timeout);
+
+    ctx->call = call;
+    r->write_event_handler = ngx_http_mcp_tool_resume;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "mcp tool \"%V\" call to \"%V\"", &tool->name, &tool->uri);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_tool_headers(ngx_http_request_t *sr, ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_tool_t *tool, json_t *id, size_t len)
+{
+    size_t      n;
+    ngx_str_t   value;
+
+    /*
+     * The backend gets a header list of its own: the client's headers,
+     * its Authorization above all, never reach it.
+     */
+
+    if (ngx_list_init(&sr->headers_in.headers, sr->pool, 8,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->headers_in.authorization = NULL;
+    sr->headers_in.transfer_encoding = NULL;
+    sr->headers_in.chunked = 0;
+    sr->headers_in.content_length_n = len;
+
+    value.data = ngx_pnalloc(sr->pool, NGX_OFF_T_LEN);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "%uz", len) - value.data;
+
+    if (ngx_http_mcp_tool_header_add(sr, "Content-Length", &value,
+                                     &sr->headers_in.content_length)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&value, "application/json");
+
+    if (ngx_http_mcp_tool_header_add(sr, "Content-Type", &value,
+                                     &sr->headers_in.content_type)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    value.len = sizeof("application/json, " NGX_HTTP_MCP_RESULT_TYPE
+                       ", text/plain;q=0.5, */*;q=0.1") - 1;
+    value.data = (u_char *) "application/json, " NGX_HTTP_MCP_RESULT_TYPE
+                            ", text/plain;q=0.5, */*;q=0.1";
+
+    if (ngx_http_mcp_tool_header_add(sr, "Accept", &value, NULL) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_mcp_tool_header_add(sr, "Mcp-Tool-Name", &tool->name, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_mcp_tool_header_add(sr, "Mcp-Session-Id", &ctx->session_id,
+                                     NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_mcp_tool_header_add(sr, "Mcp-Protocol-Version",
+                                     ngx_http_mcp_version_name(ctx->version),
+                                     NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the JSON-RPC id as JSON text: a string id keeps its quotes */
+
+    n = json_dumpb(id, NULL, 0, JSON_ENCODE_ANY | JSON_COMPACT);
+
+    value.data = ngx_pnalloc(sr->pool, n ? n : 1);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.len = json_dumpb(id, (char *) value.data, n,
+                           JSON_ENCODE_ANY | JSON_COMPACT);
+
+    return ngx_http_mcp_tool_header_add(sr, "Mcp-Request-Id", &value, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_tool_header_add(ngx_http_request_t *sr, char *key,
+    ngx_str_t *value, ngx_table_elt_t **ref)
+{
+    size_t            len;
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&sr->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = ngx_strlen(key);
+
+    h->key.data = (u_char *) key;
+    h->key.len = len;
+    h->value = *value;
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    h->lowcase_key = ngx_pnalloc(sr->pool, len);
+    if (h->lowcase_key == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_strlow(h->lowcase_key, h->key.data, len);
+
+    if (ref) {
+        *ref = h;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_tool_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
+{
+    ngx_http_mcp_call_t  *call = data;
+
+    /*
+     * Called on every finalization of the subrequest.  An error status
+     * before the backend's header means nginx itself failed the call;
+     * NGX_ERROR after it means the body was cut short.  Either way the
+     * failure is the tool's result, not the client request's end.
+     */
+
+    if (rc == NGX_ERROR || rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        if (call->failure == 0) {
+            call->failure = rc;
+        }
+
+        return NGX_OK;
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_mcp_tool_resume(ngx_http_request_t *r)
+{
+    json_t               *result;
+    ngx_http_mcp_ctx_t   *ctx;
+    ngx_http_mcp_call_t  *call;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+    call = ctx->call;
+
+    if (call == NULL || !call->sr->done) {
+        return;
+    }
+
+    ctx->call = NULL;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    if (call->timer.timer_set) {
+        ngx_del_timer(&call->timer);
+    }
+
+    if (call->failure || call->timed_out
+        || (!call->done && !call->sr->header_only))
+    {
+        result = ngx_http_mcp_tool_failure(r, call);
+
+    } else {
+        if (call->body) {
+            call->reply.body = call->body->pos;
+            call->reply.len = call->body->last - call->body->pos;
+        }
+
+        result = ngx_http_mcp_tool_result(r->pool, call->tool, &call->reply,
+                     ((ngx_http_mcp_loc_conf_t *)
+                      ngx_http_get_module_loc_conf(r, ngx_http_mcp_module))
+                     ->max_json_depth,
+                     ctx->version);
+    }
+
+    if (result == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (json_is_true(json_object_get(result, "isError"))) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "mcp: tool \"%V\" returned an error",
+                      &call->tool->name);
+    }
+
+    *call->slot = ngx_http_mcp_response(call->id, result);
+
+    ngx_http_mcp_dispatch(ctx);
+}
+
+
+static json_t *
+ngx_http_mcp_tool_failure(ngx_http_request_t *r, ngx_http_mcp_call_t *call)
+{
+    u_char     *p;
+    ngx_str_t  *name;
+    u_char      text[NGX_HTTP_MCP_ERRLEN * 2];
+
+    name = &call->tool->name;
+
+    if (call->timed_out) {
+        p = ngx_snprintf(text, sizeof(text),
+                         "tool \"%V\" timed out after %M ms", name,
+                         call->tool->timeout != NGX_CONF_UNSET_MSEC
+                         ? call->tool->timeout
+                         : ((ngx_http_mcp_loc_conf_t *)
+                            ngx_http_get_module_loc_conf(r,
+                                                   ngx_http_mcp_module))
+                           ->tool_timeout);
+
+    } else if (call->failure == NGX_HTTP_BAD_GATEWAY) {
+        p = ngx_snprintf(text, sizeof(text),
+                         "tool \"%V\" is unavailable: its backend could not "
+                         "be reached or sent an invalid response", name);
+
+    } else if (call->failure == NGX_HTTP_GATEWAY_TIME_OUT) {
+        p = ngx_snprintf(text, sizeof(text),
+                         "tool \"%V\" timed out waiting for its backend",
+                         name);
+
+    } else if (call->failure == NGX_ERROR || call->failure == 0) {
+        p = ngx_snprintf(text, sizeof(text),
+                         "tool \"%V\" failed: the backend's response was "
+                         "incomplete", name);
+
+    } else {
+        p = ngx_snprintf(text, sizeof(text),
+                         "tool \"%V\" failed with HTTP status %i",
+                         name, call->failure);
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0, "mcp: %*s",
+                  p - text, text);
+
+    return ngx_http_mcp_tool_error(r->pool, text, p - text);
+}
+
+
+static void
+ngx_http_mcp_tool_timeout(ngx_event_t *ev)
+{
+    ngx_connection_t     *c;
+    ngx_http_upstream_t  *u;
+    ngx_http_mcp_call_t  *call;
+
+    call = ev->data;
+
+    if (call->sr->done) {
+        return;
+    }
+
+    call->timed_out = 1;
+
+    /*
+     * End the call the way an upstream timeout would: the upstream
+     * sees a timed out read and finalizes the subrequest.  Without an
+     * upstream connection yet (resolving, queued), look again shortly.
+     */
+
+    u = call->sr->upstream;
+
+    if (u == NULL || u->peer.connection == NULL) {
+        ngx_add_timer(&call->timer, 100);
+        return;
+    }
+
+    c = u->peer.connection;
+
+    c->read->timedout = 1;
+    ngx_post_event(c->read, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_mcp_tool_cleanup(void *data)
+{
+    ngx_http_mcp_call_t  *call = data;
+
+    if (call->timer.timer_set) {
+        ngx_del_timer(&call->timer);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mcp_tool_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_mcp_call_t  *call;
+
+    if (r == r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    call = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+
+    if (call == NULL || call->sr != r) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    call->header = 1;
+    call->reply.status = r->headers_out.status;
+
+    if (r->headers_out.content_type.len) {
+        call->reply.content_type.data =
+            ngx_pstrdup(r->pool, &r->headers_out.content_type);
+        if (call->reply.content_type.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        call->reply.content_type.len = r->headers_out.content_type.len;
+    }
+
+    if (r->headers_out.content_length_n > (off_t) call->reply.limit) {
+        call->reply.too_large = 1;
+    }
+
+    /* the header goes no further than nginx's own accounting */
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_tool_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    off_t                 want;
+    size_t                size, len;
+    ngx_buf_t            *b, *nb;
+    ngx_chain_t          *cl;
+    ngx_http_mcp_call_t  *call;
+
+    if (r == r->main) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    call = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+
+    if (call == NULL || call->sr != r) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        size = ngx_buf_in_memory(b) ? (size_t) (b->last - b->pos) : 0;
+
+        if (size && !call->reply.too_large && !call->failure) {
+
+            len = call->body ? (size_t) (call->body->last - call->body->pos)
+                             : 0;
+
+            if (len + size > call->reply.limit) {
+                call->reply.too_large = 1;
+
+            } else {
+                if (call->body == NULL
+                    || (size_t) (call->body->end - call->body->last) < size)
+                {
+                    /* grow by doubling, up to the limit */
+
+                    want = r->headers_out.content_length_n;
+
+                    if (want < (off_t) (len + size)) {
+                        want = ngx_max(len * 2, len + size);
+                        want = ngx_max(want, 4096);
+                        want = ngx_min(want, (off_t) call->reply.limit);
+                    }
+
+                    nb = ngx_create_temp_buf(r->pool, (size_t) want);
+                    if (nb == NULL) {
+                        return NGX_ERROR;
+                    }
+
+                    if (len) {
+                        nb->last = ngx_cpymem(nb->last, call->body->pos,
+                                              len);
+                    }
+
+                    call->body = nb;
+                }
+
+                call->body->last = ngx_cpymem(call->body->last, b->pos,
+                                              size);
+            }
+        }
+
+        /* consumed: the buffer goes back to whoever produced it */
+
+        b->pos = b->last;
+
+        if (b->in_file) {
+            b->file_pos = b->file_last;
+        }
+
+        if (b->last_buf || b->last_in_chain) {
+            call->done = 1;
+        }
+    }
+
+    return NGX_OK;
+}
