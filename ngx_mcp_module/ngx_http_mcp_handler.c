@@ -35,7 +35,7 @@ static ngx_int_t ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_msg_t *msg, json_t **slot);
 static ngx_int_t ngx_http_mcp_finish(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx);
-static ngx_int_t ngx_http_mcp_reject(ngx_http_request_t *r,
+static ngx_int_t ngx_http_mcp_reject(ngx_http_request_t *r, json_t *id,
     ngx_uint_t status, ngx_int_t code, const char *message);
 static ngx_table_elt_t *ngx_http_mcp_header(ngx_http_request_t *r,
     const char *name, size_t len);
@@ -95,7 +95,7 @@ ngx_http_mcp_not_allowed(ngx_http_request_t *r)
     ngx_str_set(&h->key, "Allow");
     ngx_str_set(&h->value, "POST, DELETE");
 
-    return ngx_http_mcp_reject(r, NGX_HTTP_NOT_ALLOWED,
+    return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_ALLOWED,
                                NGX_HTTP_MCP_TRANSPORT_ERROR,
                                "Method Not Allowed: use POST or DELETE");
 }
@@ -121,7 +121,7 @@ ngx_http_mcp_post(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_mcp_reject(r, NGX_HTTP_MCP_NOT_ACCEPTABLE,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_MCP_NOT_ACCEPTABLE,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
                                    "Not Acceptable: the client must accept "
                                    "both application/json and "
@@ -136,7 +136,7 @@ ngx_http_mcp_post(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_mcp_reject(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
                                    "Unsupported Media Type: Content-Type "
                                    "must be application/json");
@@ -148,7 +148,7 @@ ngx_http_mcp_post(ngx_http_request_t *r)
             return rc;
         }
 
-        return ngx_http_mcp_reject(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                    NGX_HTTP_MCP_INVALID_REQUEST,
                                    "Request body exceeds "
                                    "mcp_max_body_size");
@@ -242,7 +242,7 @@ ngx_http_mcp_read_body(ngx_http_request_t *r, ngx_str_t *body)
     /* chunked bodies have no Content-Length to check up front */
 
     if (len > (off_t) mlcf->max_body_size) {
-        return ngx_http_mcp_reject(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                    NGX_HTTP_MCP_INVALID_REQUEST,
                                    "Request body exceeds "
                                    "mcp_max_body_size");
@@ -309,7 +309,7 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
         ngx_snprintf(text, sizeof(text), "Parse error: %s%Z", err);
 
-        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                    NGX_HTTP_MCP_PARSE_ERROR,
                                    (char *) text);
     }
@@ -331,7 +331,7 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
             ngx_http_mcp_msg_classify(json_array_get(json, n), &msg);
 
             if (ngx_http_mcp_method_is(&msg, "initialize")) {
-                return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+                return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                            NGX_HTTP_MCP_INVALID_REQUEST,
                                            "Invalid Request: initialize "
                                            "must not be part of a batch");
@@ -354,7 +354,7 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
                          "supported in protocol revision %V%Z",
                          ngx_http_mcp_version_name(ctx->version));
 
-            return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                        NGX_HTTP_MCP_INVALID_REQUEST,
                                        (char *) text);
         }
@@ -362,7 +362,7 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         n = json_array_size(json);
 
         if (n == 0) {
-            return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                        NGX_HTTP_MCP_INVALID_REQUEST,
                                        "Invalid Request: empty batch");
         }
@@ -372,7 +372,7 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
                          "Invalid Request: a batch of %uz messages exceeds "
                          "the limit of %ui%Z", n, mlcf->max_batch);
 
-            return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                        NGX_HTTP_MCP_INVALID_REQUEST,
                                        (char *) text);
         }
@@ -398,7 +398,7 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
             ngx_snprintf(text, sizeof(text), "Invalid Request: %s%Z",
                          msg.error);
 
-            return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_mcp_reject(r, msg.id, NGX_HTTP_BAD_REQUEST,
                                        NGX_HTTP_MCP_INVALID_REQUEST,
                                        (char *) text);
         }
@@ -427,7 +427,7 @@ ngx_http_mcp_initialize(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
 
     if (ngx_http_mcp_session_id(r, &sid) != NGX_DECLINED) {
-        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                    NGX_HTTP_MCP_INVALID_REQUEST,
                                    "Invalid Request: initialize starts a "
                                    "new session and must not carry "
@@ -458,7 +458,7 @@ ngx_http_mcp_initialize(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
                                      r->connection->log);
 
     if (rc == NGX_BUSY) {
-        return ngx_http_mcp_reject(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
                                    "Service Unavailable: no room for "
                                    "a new session");
@@ -522,14 +522,14 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     rc = ngx_http_mcp_session_id(r, &ctx->session_id);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
                                    "Bad Request: Mcp-Session-Id header is "
                                    "required; send initialize first");
     }
 
     if (rc == NGX_ERROR) {
-        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
                                    "Bad Request: malformed Mcp-Session-Id");
     }
@@ -553,7 +553,7 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
             *p++ = ')';
             *p = '\0';
 
-            return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                        NGX_HTTP_MCP_TRANSPORT_ERROR,
                                        (char *) text);
         }
@@ -566,7 +566,7 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "mcp: unknown session \"%V\"", &ctx->session_id);
 
-        return ngx_http_mcp_reject(r, NGX_HTTP_NOT_FOUND,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
                                    NGX_HTTP_MCP_SESSION_NOT_FOUND,
                                    "Session not found");
     }
@@ -578,7 +578,7 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
                      ngx_http_mcp_version_name(version),
                      ngx_http_mcp_version_name(info.version));
 
-        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
                                    (char *) text);
     }
@@ -831,20 +831,20 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
     rc = ngx_http_mcp_session_id(r, &id);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
                                    "Bad Request: Mcp-Session-Id header is "
                                    "required");
     }
 
     if (rc == NGX_ERROR) {
-        return ngx_http_mcp_reject(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
                                    "Bad Request: malformed Mcp-Session-Id");
     }
 
     if (ngx_http_mcp_session_delete(mmcf->session_zone, &id) != NGX_OK) {
-        return ngx_http_mcp_reject(r, NGX_HTTP_NOT_FOUND,
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
                                    NGX_HTTP_MCP_SESSION_NOT_FOUND,
                                    "Session not found");
     }
@@ -867,13 +867,13 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_http_mcp_reject(ngx_http_request_t *r, ngx_uint_t status,
+ngx_http_mcp_reject(ngx_http_request_t *r, json_t *id, ngx_uint_t status,
     ngx_int_t code, const char *message)
 {
     json_t     *json;
     ngx_int_t   rc;
 
-    json = ngx_http_mcp_error(NULL, code, message);
+    json = ngx_http_mcp_error(id, code, message);
     if (json == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -284,7 +284,6 @@ ngx_http_mcp_tool_header_add(ngx_http_request_t *sr, char *key,
     h->key.data = (u_char *) key;
     h->key.len = len;
     h->value = *value;
-    h->hash = 1;
 #if (nginx_version >= 1023000)
     h->next = NULL;
 #endif
@@ -295,6 +294,9 @@ ngx_http_mcp_tool_header_add(ngx_http_request_t *sr, char *key,
     }
 
     ngx_strlow(h->lowcase_key, h->key.data, len);
+
+    /* proxy_set_header overrides are found by this hash */
+    h->hash = ngx_hash_key(h->lowcase_key, len);
 
     if (ref) {
         *ref = h;
