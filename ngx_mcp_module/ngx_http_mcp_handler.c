@@ -30,7 +30,7 @@ static ngx_int_t ngx_http_mcp_process(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mcp_initialize(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg);
 static ngx_int_t ngx_http_mcp_session(ngx_http_request_t *r,
-    ngx_http_mcp_ctx_t *ctx);
+    ngx_http_mcp_ctx_t *ctx, ngx_int_t *sent);
 static ngx_int_t ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_msg_t *msg, json_t **slot);
 static ngx_int_t ngx_http_mcp_finish(ngx_http_request_t *r,
@@ -339,8 +339,8 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         }
     }
 
-    rc = ngx_http_mcp_session(r, ctx);
-    if (rc != NGX_OK) {
+    if (ngx_http_mcp_session(r, ctx, &rc) != NGX_OK) {
+        /* rejected: rc is how sending the rejection went */
         return rc;
     }
 
@@ -506,7 +506,8 @@ ngx_http_mcp_initialize(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
 
 static ngx_int_t
-ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
+    ngx_int_t *sent)
 {
     ngx_int_t                     rc;
     ngx_uint_t                    version;
@@ -522,16 +523,18 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     rc = ngx_http_mcp_session_id(r, &ctx->session_id);
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
+        *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
                                    "Bad Request: Mcp-Session-Id header is "
                                    "required; send initialize first");
+        return NGX_DECLINED;
     }
 
     if (rc == NGX_ERROR) {
-        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
+        *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
                                    "Bad Request: malformed Mcp-Session-Id");
+        return NGX_DECLINED;
     }
 
     /* a request without the header speaks revision 2025-03-26 */
@@ -553,9 +556,10 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
             *p++ = ')';
             *p = '\0';
 
-            return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
+            *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                        NGX_HTTP_MCP_TRANSPORT_ERROR,
                                        (char *) text);
+            return NGX_DECLINED;
         }
     }
 
@@ -566,9 +570,10 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "mcp: unknown session \"%V\"", &ctx->session_id);
 
-        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
+        *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
                                    NGX_HTTP_MCP_SESSION_NOT_FOUND,
                                    "Session not found");
+        return NGX_DECLINED;
     }
 
     if (h != NULL && version != info.version) {
@@ -578,9 +583,10 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
                      ngx_http_mcp_version_name(version),
                      ngx_http_mcp_version_name(info.version));
 
-        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
+        *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
                                    (char *) text);
+        return NGX_DECLINED;
     }
 
     ctx->version = info.version;

@@ -6,6 +6,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::McpNginx qw(:DEFAULT parse_blocks json_subset_diff json_equal_diff);
 use JSON::PP ();
+use POSIX ();
 
 my $root = repo_root();
 my $fake = '../t/harness-fixtures/fake_backend.py';
@@ -158,13 +159,17 @@ ok(!kill(0, $bpid), 'backend stopped');
 
 # --- failures are detected -------------------------------------------------
 
+my $child;      # the fixture run; stopped (and so cleaned up) if we are interrupted
+END { kill 'TERM', $child if $child }
+
 {
     my $fixture = "$root/t/harness-fixtures/failing-blocks.pl";
     local $ENV{MCP_MODULE} = '/nonexistent/ngx_http_mcp_module.so';
-    my $pid = open(my $fh, "-|") // die "fork: $!";
-    if (!$pid) { open STDERR, ">&", \*STDOUT; exec $^X, $fixture or POSIX::_exit(127) }
+    $child = open(my $fh, '-|') // die "fork: $!";
+    if (!$child) { open STDERR, '>&', \*STDOUT; exec $^X, $fixture or POSIX::_exit(127) }
     my $tap = do { local $/; <$fh> };
     close $fh;
+    undef $child;
     my $status = $? >> 8;
     my (%result, @order);
     while ($tap =~ /^(not )?ok \d+ - (.*)$/mg) {

@@ -141,8 +141,9 @@ END {
     for my $obj (grep { defined } values %LIVE) { $obj->stop }
 }
 
-# Let END blocks stop the servers when the test is interrupted.
-for my $sig (qw(INT TERM)) {
+# Let END blocks stop the servers when the test is interrupted or its reader
+# went away.
+for my $sig (qw(INT TERM PIPE)) {
     $SIG{$sig} = sub { exit 1 } unless $SIG{$sig};
 }
 
