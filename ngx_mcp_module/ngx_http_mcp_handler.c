@@ -208,7 +208,12 @@ ngx_http_mcp_body_handler(ngx_http_request_t *r)
 
     rc = ngx_http_mcp_read_body(r, &body);
 
-    if (rc == NGX_OK) {
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        rc = ngx_http_mcp_reject(r, NULL, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                 NGX_HTTP_MCP_INVALID_REQUEST,
+                                 "Request body exceeds mcp_max_body_size");
+
+    } else if (rc == NGX_OK) {
         rc = ngx_http_mcp_process(r, ctx, &body);
     }
 
@@ -242,10 +247,7 @@ ngx_http_mcp_read_body(ngx_http_request_t *r, ngx_str_t *body)
     /* chunked bodies have no Content-Length to check up front */
 
     if (len > (off_t) mlcf->max_body_size) {
-        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                   NGX_HTTP_MCP_INVALID_REQUEST,
-                                   "Request body exceeds "
-                                   "mcp_max_body_size");
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
 
     if (len == 0) {
@@ -524,22 +526,24 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
     if (rc == NGX_DECLINED) {
         *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
-                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
-                                   "Bad Request: Mcp-Session-Id header is "
-                                   "required; send initialize first");
+                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                    "Bad Request: Mcp-Session-Id header is "
+                                    "required; send initialize first");
         return NGX_DECLINED;
     }
 
     if (rc == NGX_ERROR) {
         *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
-                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
-                                   "Bad Request: malformed Mcp-Session-Id");
+                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                    "Bad Request: malformed Mcp-Session-Id");
         return NGX_DECLINED;
     }
 
-    /* a request without the header speaks revision 2025-03-26 */
-
-    version = NGX_HTTP_MCP_V_2025_03_26;
+    /*
+     * The header, when sent, must name a supported revision; without it
+     * the request is taken as 2025-03-26.  What the session may do is
+     * decided by the revision negotiated at initialize.
+     */
 
     h = ngx_http_mcp_header(r, "mcp-protocol-version",
                             sizeof("mcp-protocol-version") - 1);
@@ -557,8 +561,8 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
             *p = '\0';
 
             *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
-                                       NGX_HTTP_MCP_TRANSPORT_ERROR,
-                                       (char *) text);
+                                        NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                        (char *) text);
             return NGX_DECLINED;
         }
     }
@@ -571,21 +575,8 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
                       "mcp: unknown session \"%V\"", &ctx->session_id);
 
         *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
-                                   NGX_HTTP_MCP_SESSION_NOT_FOUND,
-                                   "Session not found");
-        return NGX_DECLINED;
-    }
-
-    if (h != NULL && version != info.version) {
-        ngx_snprintf(text, sizeof(text),
-                     "Bad Request: MCP-Protocol-Version %V does not match "
-                     "the negotiated version %V%Z",
-                     ngx_http_mcp_version_name(version),
-                     ngx_http_mcp_version_name(info.version));
-
-        *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
-                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
-                                   (char *) text);
+                                    NGX_HTTP_MCP_SESSION_NOT_FOUND,
+                                    "Session not found");
         return NGX_DECLINED;
     }
 

@@ -49,4 +49,6 @@ if [ ! -f "$stamp" ] || [ "$want" != "$(cat "$stamp")" ]; then
 fi
 
 make -s -C "$tree" -f objs/Makefile modules
-cp "$tree/objs/ngx_http_mcp_module.so" "$build/ngx_http_mcp_module.so"
+# a new inode: running nginx processes keep the file they mapped
+cp "$tree/objs/ngx_http_mcp_module.so" "$build/.ngx_http_mcp_module.so.tmp"
+mv -f "$build/.ngx_http_mcp_module.so.tmp" "$build/ngx_http_mcp_module.so"
