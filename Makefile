@@ -2,6 +2,7 @@
 #   make              build build/ngx_http_mcp_module.so
 #   make run          install what is missing, build, serve the quick start
 #   make test         install what is missing, build, run the whole suite
+#   make sanitize     the suite against an ASan/UBSan build of the module
 #   make NGINX_SRC=DIR  build against another nginx source tree
 
 NGINX_SRC ?= /usr/share/nginx/src
@@ -11,7 +12,7 @@ MODULE    := $(BUILD)/ngx_http_mcp_module.so
 SOURCES   := config $(wildcard ngx_mcp_module/*.c ngx_mcp_module/*.h)
 PROVE     ?= prove
 
-.PHONY: all deps deps-run run test clean
+.PHONY: all deps deps-run run test sanitize clean
 
 all: $(MODULE)
 
@@ -32,5 +33,9 @@ test: deps
 	$(MAKE) all
 	$(PROVE) -r -j2 t/
 
+# the suite against a build with AddressSanitizer and UBSan
+sanitize: deps
+	tools/sanitize.sh
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan
