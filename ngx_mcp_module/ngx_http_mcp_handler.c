@@ -45,9 +45,56 @@ static ngx_int_t ngx_http_mcp_is_json_type(ngx_str_t *value);
 static ngx_int_t ngx_http_mcp_session_id(ngx_http_request_t *r,
     ngx_str_t *id);
 static void ngx_http_mcp_ctx_cleanup(void *data);
+static ngx_int_t ngx_http_mcp_request_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+
+
+static ngx_http_request_body_filter_pt  ngx_http_next_request_body_filter;
 
 
 static ngx_str_t  ngx_http_mcp_json_type = ngx_string("application/json");
+
+
+ngx_int_t
+ngx_http_mcp_body_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_mcp_request_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t              *cl;
+    ngx_http_mcp_ctx_t       *ctx;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+
+    if (ctx == NULL || r != r->main) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    /* a chunked body has no length to check before it arrives */
+
+    for (cl = in; cl; cl = cl->next) {
+        ctx->body_size += ngx_buf_size(cl->buf);
+    }
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    if (ctx->body_size > (off_t) mlcf->max_body_size) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "mcp: request body exceeds mcp_max_body_size %uz",
+                      mlcf->max_body_size);
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    return ngx_http_next_request_body_filter(r, in);
+}
 
 
 ngx_int_t
@@ -173,6 +220,17 @@ ngx_http_mcp_post(ngx_http_request_t *r)
     r->request_body_in_single_buf = 1;
 
     rc = ngx_http_read_client_request_body(r, ngx_http_mcp_body_handler);
+
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        /* a chunked body past the limit; the rest is not read */
+        r->keepalive = 0;
+        r->lingering_close = 1;
+
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   NGX_HTTP_MCP_INVALID_REQUEST,
+                                   "Request body exceeds "
+                                   "mcp_max_body_size");
+    }
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
@@ -886,10 +944,17 @@ ngx_int_t
 ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json)
 {
-    size_t        len;
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    size_t               len;
+    ngx_int_t            rc;
+    ngx_buf_t           *b;
+    ngx_chain_t          out;
+    ngx_http_mcp_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+
+    if (ctx != NULL && r == r->main) {
+        ctx->replying = 1;
+    }
 
     len = json_dumpb(json, NULL, 0, JSON_COMPACT);
 
@@ -927,6 +992,63 @@ ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_mcp_error_page(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    size_t       len;
+    json_t      *json;
+    ngx_int_t    code;
+    ngx_buf_t   *b;
+    const char  *message;
+
+    /*
+     * nginx itself failed the request (a chunked body past the limit
+     * found while reading, an internal error): the client still gets a
+     * JSON-RPC error, not an HTML page.
+     */
+
+    if (r->headers_out.status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        code = NGX_HTTP_MCP_INVALID_REQUEST;
+        message = "Request body exceeds mcp_max_body_size";
+
+    } else {
+        code = NGX_HTTP_MCP_INTERNAL_ERROR;
+        message = "Internal error";
+    }
+
+    json = ngx_http_mcp_error(NULL, code, message);
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = json_dumpb(json, NULL, 0, JSON_COMPACT);
+
+    b = ngx_create_temp_buf(r->pool, len ? len : 1);
+    if (b == NULL) {
+        json_decref(json);
+        return NGX_ERROR;
+    }
+
+    b->last += json_dumpb(json, (char *) b->pos, len, JSON_COMPACT);
+    b->last_buf = 1;
+    json_decref(json);
+
+    ctx->error_body = b;
+
+    r->headers_out.content_type = ngx_http_mcp_json_type;
+    r->headers_out.content_type_len = ngx_http_mcp_json_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1080,8 +1202,8 @@ ngx_http_mcp_accepts(ngx_http_request_t *r, const char *type)
             q = NULL;
 
             while (p < last && *p != ',') {
-                if (*p == 'q' && p + 1 < last && p[1] == '='
-                    && (p[-1] == ';' || p[-1] == ' '))
+                if ((*p == 'q' || *p == 'Q') && p + 1 < last && p[1] == '='
+                    && (p[-1] == ';' || p[-1] == ' ' || p[-1] == '\t'))
                 {
                     q = p + 2;
                 }

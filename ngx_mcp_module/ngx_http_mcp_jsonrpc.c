@@ -86,9 +86,13 @@ ngx_http_mcp_json_parse(u_char *data, size_t len, ngx_uint_t max_depth,
         return NULL;
     }
 
-    /* JSON_DECODE_ANY: a bare scalar is valid JSON but an invalid request */
+    /*
+     * JSON_DECODE_ANY: a bare scalar is valid JSON but an invalid request;
+     * JSON_ALLOW_NUL: "\u0000" is valid JSON, and we compare by length.
+     */
 
-    json = json_loadb((const char *) data, len, JSON_DECODE_ANY, &jerr);
+    json = json_loadb((const char *) data, len,
+                      JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 
     if (json == NULL) {
         ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,

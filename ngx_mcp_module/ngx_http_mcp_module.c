@@ -212,6 +212,7 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_mcp_loc_conf_t *conf = child;
 
     ngx_http_mcp_main_conf_t  *mmcf;
+    ngx_http_core_loc_conf_t  *clcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
 
@@ -245,6 +246,15 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->tool_timeout, prev->tool_timeout, 60000);
 
     if (conf->enable) {
+        /*
+         * In an MCP location mcp_max_body_size is the limit, enforced by
+         * the handler and a request body filter of ours, so that clients
+         * get a JSON-RPC error rather than nginx's HTML page.
+         */
+
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        clcf->client_max_body_size = 0;
+
         mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mcp_module);
 
         if (mmcf->session_zone == NULL) {
@@ -262,6 +272,10 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_mcp_postconfiguration(ngx_conf_t *cf)
 {
+    if (ngx_http_mcp_body_filter_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_mcp_tool_filter_init(cf);
 }
 

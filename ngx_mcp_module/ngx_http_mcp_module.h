@@ -73,9 +73,13 @@ struct ngx_http_mcp_ctx_s {
     ngx_uint_t                next;         /* message being dispatched */
     ngx_uint_t                version;
     ngx_uint_t                batch;
+    off_t                     body_size;    /* read so far */
     ngx_str_t                 session_id;
     ngx_str_t                 new_session;
     ngx_http_mcp_call_t      *call;
+    ngx_buf_t                *error_body;   /* replaces nginx's own page */
+    unsigned                  replying:1;
+    unsigned                  error_sent:1;
 };
 
 
@@ -87,7 +91,10 @@ ngx_int_t ngx_http_mcp_health_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_tool_call(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_tool_t *tool, json_t *id, json_t *args, json_t **slot);
 ngx_int_t ngx_http_mcp_tool_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_mcp_body_filter_init(ngx_conf_t *cf);
 void ngx_http_mcp_dispatch(ngx_http_mcp_ctx_t *ctx);
+ngx_int_t ngx_http_mcp_error_page(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
 

@@ -30,6 +30,7 @@ static const char *ngx_http_mcp_content_check(json_t *block);
 static const char *ngx_http_mcp_result_check(json_t *result);
 static json_t *ngx_http_mcp_text_block(ngx_pool_t *pool, u_char *text,
     size_t len);
+static size_t ngx_http_mcp_utf8_len(u_char *p, u_char *last);
 static ngx_int_t ngx_http_mcp_media_type_is(ngx_str_t *type,
     const char *name);
 
@@ -459,12 +460,58 @@ ngx_http_mcp_schema_check(json_t *schema, json_t *value, const char *what,
 }
 
 
+static size_t
+ngx_http_mcp_utf8_len(u_char *p, u_char *last)
+{
+    u_char  c, lo, hi;
+    size_t  n, i;
+
+    /* the length of a well-formed sequence at p, 0 if none (RFC 3629) */
+
+    c = *p;
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (c < 0x80) {
+        return 1;
+
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        lo = (c == 0xe0) ? 0xa0 : 0x80;
+        hi = (c == 0xed) ? 0x9f : 0xbf;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        lo = (c == 0xf0) ? 0x90 : 0x80;
+        hi = (c == 0xf4) ? 0x8f : 0xbf;
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (last - p) < n || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+
+    for (i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf) {
+            return 0;
+        }
+    }
+
+    return n;
+}
+
+
 json_t *
 ngx_http_mcp_json_text(ngx_pool_t *pool, u_char *text, size_t len)
 {
-    u_char    *p, *q, *last, *dst, *d;
-    json_t    *s;
-    uint32_t   ch;
+    u_char  *p, *last, *dst, *d;
+    json_t  *s;
+    size_t   n;
 
     s = json_stringn((char *) text, len);
     if (s != NULL) {
@@ -483,22 +530,16 @@ ngx_http_mcp_json_text(ngx_pool_t *pool, u_char *text, size_t len)
     last = text + len;
 
     while (p < last) {
-        q = p;
+        n = ngx_http_mcp_utf8_len(p, last);
 
-        if (*p < 0x80) {
-            *d++ = *p++;
-            continue;
-        }
-
-        ch = ngx_utf8_decode(&p, last - q);
-
-        if (ch > 0x10ffff || (ch >= 0xd800 && ch <= 0xdfff)) {
-            p = q + 1;
+        if (n == 0) {
             d = ngx_cpymem(d, "\xef\xbf\xbd", 3);
+            p++;
             continue;
         }
 
-        d = ngx_cpymem(d, q, p - q);
+        d = ngx_cpymem(d, p, n);
+        p += n;
     }
 
     return json_stringn((char *) dst, d - dst);

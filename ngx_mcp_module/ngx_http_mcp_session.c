@@ -59,6 +59,8 @@ static void ngx_http_mcp_session_expire(ngx_http_mcp_session_ctx_t *ctx,
     ngx_uint_t n);
 static ngx_rbtree_node_t *ngx_http_mcp_session_alloc(
     ngx_http_mcp_session_ctx_t *ctx);
+static ngx_int_t ngx_http_mcp_session_idle(ngx_http_mcp_session_ctx_t *ctx,
+    ngx_http_mcp_session_node_t *sn);
 
 
 #define ngx_http_mcp_session_node(node)                                      \
@@ -325,6 +327,23 @@ ngx_http_mcp_session_free(ngx_http_mcp_session_ctx_t *ctx,
 }
 
 
+static ngx_int_t
+ngx_http_mcp_session_idle(ngx_http_mcp_session_ctx_t *ctx,
+    ngx_http_mcp_session_node_t *sn)
+{
+    ngx_msec_int_t  idle;
+
+    /*
+     * Each worker caches its own time; a session touched by a worker
+     * whose clock ran ahead has "last" in our future: not idle at all.
+     */
+
+    idle = (ngx_msec_int_t) (ngx_current_msec - sn->last);
+
+    return idle >= (ngx_msec_int_t) ctx->idle_timeout;
+}
+
+
 static void
 ngx_http_mcp_session_expire(ngx_http_mcp_session_ctx_t *ctx, ngx_uint_t n)
 {
@@ -338,7 +357,7 @@ ngx_http_mcp_session_expire(ngx_http_mcp_session_ctx_t *ctx, ngx_uint_t n)
         q = ngx_queue_last(&ctx->sh->queue);
         sn = ngx_queue_data(q, ngx_http_mcp_session_node_t, queue);
 
-        if (ngx_current_msec - sn->last < ctx->idle_timeout) {
+        if (!ngx_http_mcp_session_idle(ctx, sn)) {
             return;
         }
 
@@ -442,13 +461,17 @@ ngx_http_mcp_session_find(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
         return NGX_DECLINED;
     }
 
-    if (ngx_current_msec - sn->last >= ctx->idle_timeout) {
+    if (ngx_http_mcp_session_idle(ctx, sn)) {
         ngx_http_mcp_session_free(ctx, sn);
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NGX_DECLINED;
     }
 
-    sn->last = ngx_current_msec;
+    /* another worker's clock may be a few ms ahead of ours */
+
+    if ((ngx_msec_int_t) (ngx_current_msec - sn->last) > 0) {
+        sn->last = ngx_current_msec;
+    }
     ngx_queue_remove(&sn->queue);
     ngx_queue_insert_head(&ctx->sh->queue, &sn->queue);
 

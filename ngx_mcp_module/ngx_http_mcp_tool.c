@@ -482,9 +482,19 @@ ngx_http_mcp_tool_cleanup(void *data)
 static ngx_int_t
 ngx_http_mcp_tool_header_filter(ngx_http_request_t *r)
 {
+    ngx_http_mcp_ctx_t   *ctx;
     ngx_http_mcp_call_t  *call;
 
     if (r == r->main) {
+        ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+
+        if (ctx != NULL && !ctx->replying
+            && r->headers_out.status >= NGX_HTTP_BAD_REQUEST
+            && ngx_http_mcp_error_page(r, ctx) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
         return ngx_http_next_header_filter(r);
     }
 
@@ -524,10 +534,38 @@ ngx_http_mcp_tool_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     size_t                size, len;
     ngx_buf_t            *b, *nb;
     ngx_chain_t          *cl;
+    ngx_uint_t            last;
+    ngx_chain_t           out;
+    ngx_http_mcp_ctx_t   *ctx;
     ngx_http_mcp_call_t  *call;
 
     if (r == r->main) {
-        return ngx_http_next_body_filter(r, in);
+        ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+
+        if (ctx == NULL || ctx->error_body == NULL) {
+            return ngx_http_next_body_filter(r, in);
+        }
+
+        /* nginx's error page is dropped; ours goes out at its end */
+
+        last = 0;
+
+        for (cl = in; cl; cl = cl->next) {
+            last |= cl->buf->last_buf;
+            cl->buf->pos = cl->buf->last;
+            cl->buf->file_pos = cl->buf->file_last;
+        }
+
+        if (!last || ctx->error_sent) {
+            return NGX_OK;
+        }
+
+        ctx->error_sent = 1;
+
+        out.buf = ctx->error_body;
+        out.next = NULL;
+
+        return ngx_http_next_body_filter(r, &out);
     }
 
     call = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
