@@ -376,8 +376,15 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
     ctx->body = json;
 
+    if (json_is_array(json)) {
+        ngx_str_set(&ctx->method, "batch");
+    }
+
     if (json_is_object(json)) {
         ngx_http_mcp_msg_classify(json, &msg);
+
+        ctx->method = msg.method;
+        ctx->id = msg.id;
 
         if (msg.kind == NGX_HTTP_MCP_MSG_REQUEST
             && ngx_http_mcp_method_is(&msg, "initialize"))
@@ -753,6 +760,8 @@ ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg,
             return NGX_OK;
         }
 
+        ctx->tool = tool->name;
+
         if (tool->input_schema) {
             empty = args ? NULL : json_object();
 
@@ -872,6 +881,7 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
     ngx_str_t                  id;
+    ngx_http_mcp_ctx_t        *ctx;
     ngx_http_mcp_main_conf_t  *mmcf;
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
@@ -883,6 +893,8 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
 
     /* Streamable HTTP, session management: the client ends its session */
 
+    ngx_str_null(&id);
+
     rc = ngx_http_mcp_session_id(r, &id);
 
     if (rc == NGX_DECLINED) {
@@ -891,6 +903,17 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
                                    "Bad Request: Mcp-Session-Id header is "
                                    "required");
     }
+
+    /* the session ending is worth a log line: $mcp_session_id */
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mcp_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->session_id = id;
+    ngx_http_set_ctx(r, ctx, ngx_http_mcp_module);
 
     if (rc == NGX_ERROR) {
         return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,

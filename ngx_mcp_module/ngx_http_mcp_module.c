@@ -23,6 +23,7 @@ static void *ngx_http_mcp_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_mcp_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_int_t ngx_http_mcp_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_mcp_postconfiguration(ngx_conf_t *cf);
 static char *ngx_http_mcp(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_mcp_server_info(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -136,7 +137,7 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_mcp_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_mcp_preconfiguration,         /* preconfiguration */
     ngx_http_mcp_postconfiguration,        /* postconfiguration */
 
     ngx_http_mcp_create_main_conf,         /* create main configuration */
@@ -266,6 +267,13 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_mcp_add_variables(cf);
 }
 
 

@@ -75,7 +75,9 @@ struct ngx_http_mcp_ctx_s {
     ngx_uint_t                batch;
     off_t                     body_size;    /* read so far */
     ngx_str_t                 session_id;
-    ngx_str_t                 new_session;
+    ngx_str_t                 method;       /* for $mcp_method */
+    ngx_str_t                 tool;         /* for $mcp_tool */
+    json_t                   *id;           /* for $mcp_jsonrpc_id */
     ngx_http_mcp_call_t      *call;
     ngx_buf_t                *error_body;   /* replaces nginx's own page */
     unsigned                  replying:1;
@@ -92,6 +94,7 @@ ngx_int_t ngx_http_mcp_tool_call(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_tool_t *tool, json_t *id, json_t *args, json_t **slot);
 ngx_int_t ngx_http_mcp_tool_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_mcp_body_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_mcp_add_variables(ngx_conf_t *cf);
 void ngx_http_mcp_dispatch(ngx_http_mcp_ctx_t *ctx);
 ngx_int_t ngx_http_mcp_error_page(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx);
