@@ -237,8 +237,10 @@ sub start_nginx {
     my ($st, $out) = _run_nginx_cmd($o{prefix});
     _register($self);
     my $want = defined $o{full_conf} ? 1 : $o{workers};
+    # under valgrind workers keep valgrind's command line and start slowly
+    $want = 0 if $ENV{TEST_NGINX_VALGRIND};
     my $listen = defined $o{full_conf} ? index($o{full_conf}, $o{port}) >= 0 : 1;
-    my $ready = $st == 0 && _wait_until(10, sub {
+    my $ready = $st == 0 && _wait_until($ENV{TEST_NGINX_VALGRIND} ? 60 : 10, sub {
         my $pid = $self->master_pid or return 0;
         return -1 unless _alive($pid);
         return 0 unless $self->worker_pids >= $want;
@@ -954,6 +956,9 @@ Test::McpNginx - test harness for the nginx MCP module
 C<TEST_NGINX_BINARY> (default F</usr/sbin/nginx>), C<MCP_MODULE> (default
 F<build/ngx_http_mcp_module.so> in the repository), C<TEST_PYTHON> (default
 C<python3>), C<TEST_KEEP=1> keeps the temporary nginx prefixes and backend logs.
+C<TEST_NGINX_VALGRIND=1> says nginx runs under valgrind (through a
+C<TEST_NGINX_BINARY> wrapper): start-up may take longer, and worker
+processes cannot be told by their command line.
 
 =head1 FUNCTIONS
 
