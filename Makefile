@@ -3,6 +3,7 @@
 #   make run          install what is missing, build, serve the quick start
 #   make test         install what is missing, build, run the whole suite
 #   make sanitize     the suite against an ASan/UBSan build of the module
+#   make valgrind     the suite with nginx under valgrind memcheck
 #   make NGINX_SRC=DIR  build against another nginx source tree
 
 NGINX_SRC ?= /usr/share/nginx/src
@@ -12,7 +13,7 @@ MODULE    := $(BUILD)/ngx_http_mcp_module.so
 SOURCES   := config $(wildcard ngx_mcp_module/*.c ngx_mcp_module/*.h)
 PROVE     ?= prove
 
-.PHONY: all deps deps-run run test sanitize clean
+.PHONY: all deps deps-run run test sanitize valgrind clean
 
 all: $(MODULE)
 
@@ -36,6 +37,10 @@ test: deps
 # the suite against a build with AddressSanitizer and UBSan
 sanitize: deps
 	tools/sanitize.sh
+
+# the suite with every nginx process under valgrind's memcheck
+valgrind: deps
+	tools/valgrind.sh
 
 clean:
 	rm -rf $(BUILD) build-asan
