@@ -45,61 +45,26 @@ static ngx_int_t ngx_http_mcp_is_json_type(ngx_str_t *value);
 static ngx_int_t ngx_http_mcp_session_id(ngx_http_request_t *r,
     ngx_str_t *id);
 static void ngx_http_mcp_ctx_cleanup(void *data);
-static ngx_int_t ngx_http_mcp_request_body_filter(ngx_http_request_t *r,
-    ngx_chain_t *in);
-
-
-static ngx_http_request_body_filter_pt  ngx_http_next_request_body_filter;
 
 
 static ngx_str_t  ngx_http_mcp_json_type = ngx_string("application/json");
 
 
 ngx_int_t
-ngx_http_mcp_body_filter_init(ngx_conf_t *cf)
-{
-    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
-    ngx_http_top_request_body_filter = ngx_http_mcp_request_body_filter;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_mcp_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
-{
-    ngx_chain_t              *cl;
-    ngx_http_mcp_ctx_t       *ctx;
-    ngx_http_mcp_loc_conf_t  *mlcf;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
-
-    if (ctx == NULL || r != r->main) {
-        return ngx_http_next_request_body_filter(r, in);
-    }
-
-    /* a chunked body has no length to check before it arrives */
-
-    for (cl = in; cl; cl = cl->next) {
-        ctx->body_size += ngx_buf_size(cl->buf);
-    }
-
-    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
-
-    if (ctx->body_size > (off_t) mlcf->max_body_size) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "mcp: request body exceeds mcp_max_body_size %uz",
-                      mlcf->max_body_size);
-        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-    }
-
-    return ngx_http_next_request_body_filter(r, in);
-}
-
-
-ngx_int_t
 ngx_http_mcp_handler(ngx_http_request_t *r)
 {
+    if (r != r->main) {
+        /* an MCP endpoint serves clients, not subrequests (SSI, mirror) */
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "mcp: subrequest to an MCP location refused");
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    if (ngx_http_mcp_ctx_create(r) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     switch (r->method) {
 
     case NGX_HTTP_POST:
@@ -152,8 +117,6 @@ static ngx_int_t
 ngx_http_mcp_post(ngx_http_request_t *r)
 {
     ngx_int_t                 rc;
-    ngx_pool_cleanup_t       *cln;
-    ngx_http_mcp_ctx_t       *ctx;
     ngx_http_mcp_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
@@ -201,22 +164,6 @@ ngx_http_mcp_post(ngx_http_request_t *r)
                                    "mcp_max_body_size");
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mcp_ctx_t));
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_http_mcp_ctx_cleanup;
-    cln->data = ctx;
-
-    ctx->request = r;
-    ngx_http_set_ctx(r, ctx, ngx_http_mcp_module);
-
     r->request_body_in_single_buf = 1;
 
     rc = ngx_http_read_client_request_body(r, ngx_http_mcp_body_handler);
@@ -237,6 +184,32 @@ ngx_http_mcp_post(ngx_http_request_t *r)
     }
 
     return NGX_DONE;
+}
+
+
+ngx_http_mcp_ctx_t *
+ngx_http_mcp_ctx_create(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
+    ngx_http_mcp_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mcp_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_mcp_ctx_cleanup;
+    cln->data = ctx;
+
+    ctx->request = r;
+    ngx_http_set_ctx(r, ctx, ngx_http_mcp_module);
+
+    return ctx;
 }
 
 
@@ -906,14 +879,8 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
 
     /* the session ending is worth a log line: $mcp_session_id */
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_mcp_ctx_t));
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->request = r;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
     ctx->session_id = id;
-    ngx_http_set_ctx(r, ctx, ngx_http_mcp_module);
 
     if (rc == NGX_ERROR) {
         return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
@@ -1015,6 +982,40 @@ ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_http_mcp_ctx_t *
+ngx_http_mcp_error_ctx(ngx_http_request_t *r)
+{
+    ngx_http_mcp_ctx_t       *ctx;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    /*
+     * An error answer of nginx's own in an MCP location, such as the 413
+     * of a body past the limit, found before or while the handler runs.
+     */
+
+    if (r->headers_out.status < NGX_HTTP_BAD_REQUEST) {
+        return NULL;
+    }
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    if (!mlcf->enable) {
+        return NULL;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_http_mcp_ctx_create(r);
+        if (ctx == NULL) {
+            return NULL;
+        }
+    }
+
+    return ctx->replying ? NULL : ctx;
 }
 
 

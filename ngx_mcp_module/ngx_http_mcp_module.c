@@ -215,7 +215,11 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_mcp_main_conf_t  *mmcf;
     ngx_http_core_loc_conf_t  *clcf;
 
-    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    /* not inherited: a nested location has a handler of its own */
+
+    if (conf->enable == NGX_CONF_UNSET) {
+        conf->enable = 0;
+    }
 
     if (conf->server_name.data == NULL) {
         conf->server_name = prev->server_name;
@@ -248,13 +252,12 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->enable) {
         /*
-         * In an MCP location mcp_max_body_size is the limit, enforced by
-         * the handler and a request body filter of ours, so that clients
-         * get a JSON-RPC error rather than nginx's HTML page.
+         * In an MCP location mcp_max_body_size is nginx's own limit too;
+         * a 413 of nginx's is turned into a JSON-RPC error like ours.
          */
 
         clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-        clcf->client_max_body_size = 0;
+        clcf->client_max_body_size = conf->max_body_size;
 
         mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mcp_module);
 
@@ -280,10 +283,6 @@ ngx_http_mcp_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_mcp_postconfiguration(ngx_conf_t *cf)
 {
-    if (ngx_http_mcp_body_filter_init(cf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
     return ngx_http_mcp_tool_filter_init(cf);
 }
 

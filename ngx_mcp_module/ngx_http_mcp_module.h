@@ -59,8 +59,6 @@ typedef struct {
     ngx_buf_t                *body;
     ngx_event_t               timer;
     ngx_int_t                 failure;      /* nginx's status, not the tool's */
-    unsigned                  header:1;
-    unsigned                  done:1;
     unsigned                  timed_out:1;
 } ngx_http_mcp_call_t;
 
@@ -73,7 +71,6 @@ struct ngx_http_mcp_ctx_s {
     ngx_uint_t                next;         /* message being dispatched */
     ngx_uint_t                version;
     ngx_uint_t                batch;
-    off_t                     body_size;    /* read so far */
     ngx_str_t                 session_id;
     ngx_str_t                 method;       /* for $mcp_method */
     ngx_str_t                 tool;         /* for $mcp_tool */
@@ -93,11 +90,12 @@ ngx_int_t ngx_http_mcp_health_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_tool_call(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_tool_t *tool, json_t *id, json_t *args, json_t **slot);
 ngx_int_t ngx_http_mcp_tool_filter_init(ngx_conf_t *cf);
-ngx_int_t ngx_http_mcp_body_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_mcp_add_variables(ngx_conf_t *cf);
 void ngx_http_mcp_dispatch(ngx_http_mcp_ctx_t *ctx);
+ngx_http_mcp_ctx_t *ngx_http_mcp_error_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_error_page(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx);
+ngx_http_mcp_ctx_t *ngx_http_mcp_ctx_create(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
 

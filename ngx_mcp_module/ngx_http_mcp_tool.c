@@ -29,6 +29,8 @@ static void ngx_http_mcp_tool_timeout(ngx_event_t *ev);
 static void ngx_http_mcp_tool_cleanup(void *data);
 static json_t *ngx_http_mcp_tool_failure(ngx_http_request_t *r,
     ngx_http_mcp_call_t *call);
+static ngx_http_mcp_call_t *ngx_http_mcp_tool_capturing(
+    ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_tool_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_tool_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -154,8 +156,6 @@ ngx_http_mcp_tool_call(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_tool_t *tool,
     {
         return NGX_ERROR;
     }
-
-    ngx_http_set_ctx(sr, call, ngx_http_mcp_module);
 
     call->timer.handler = ngx_http_mcp_tool_timeout;
     call->timer.data = call;
@@ -313,17 +313,23 @@ ngx_http_mcp_tool_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
 
     /*
      * Called on every finalization of the subrequest.  An error status
-     * before the backend's header means nginx itself failed the call;
-     * NGX_ERROR after it means the body was cut short.  Either way the
-     * failure is the tool's result, not the client request's end.
+     * is nginx's own (the backend's statuses arrive as rc 0); it goes on
+     * to nginx's error handling, so error_page in the tool location
+     * still works.  NGX_ERROR after the header means the body was cut
+     * short: that is the tool's failure, not the end of the client's
+     * request.
      */
 
-    if (rc == NGX_ERROR || rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+    if (rc == NGX_ERROR) {
         if (call->failure == 0) {
-            call->failure = rc;
+            call->failure = NGX_ERROR;
         }
 
         return NGX_OK;
+    }
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        call->failure = rc;
     }
 
     return rc;
@@ -333,12 +339,14 @@ ngx_http_mcp_tool_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
 static void
 ngx_http_mcp_tool_resume(ngx_http_request_t *r)
 {
-    json_t               *result;
-    ngx_http_mcp_ctx_t   *ctx;
-    ngx_http_mcp_call_t  *call;
+    json_t                   *result;
+    ngx_http_mcp_ctx_t       *ctx;
+    ngx_http_mcp_call_t      *call;
+    ngx_http_mcp_loc_conf_t  *mlcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
     call = ctx->call;
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
 
     if (call == NULL || !call->sr->done) {
         return;
@@ -351,9 +359,17 @@ ngx_http_mcp_tool_resume(ngx_http_request_t *r)
         ngx_del_timer(&call->timer);
     }
 
-    if (call->failure || call->timed_out
-        || (!call->done && !call->sr->header_only))
+    /*
+     * A body cut short arrives as NGX_ERROR in the post handler; an
+     * answer with no body (204, "return 200;") is complete as it is;
+     * an error_page redirect may have replaced nginx's error status.
+     */
+
+    if (call->timed_out || call->failure == NGX_ERROR
+        || (call->failure
+            && call->reply.status == (ngx_uint_t) call->failure))
     {
+        /* nginx answered in the backend's place */
         result = ngx_http_mcp_tool_failure(r, call);
 
     } else {
@@ -363,10 +379,8 @@ ngx_http_mcp_tool_resume(ngx_http_request_t *r)
         }
 
         result = ngx_http_mcp_tool_result(r->pool, call->tool, &call->reply,
-                     ((ngx_http_mcp_loc_conf_t *)
-                      ngx_http_get_module_loc_conf(r, ngx_http_mcp_module))
-                     ->max_json_depth,
-                     ctx->version);
+                                          mlcf->max_json_depth,
+                                          ctx->version);
     }
 
     if (result == NULL) {
@@ -382,6 +396,11 @@ ngx_http_mcp_tool_resume(ngx_http_request_t *r)
 
     *call->slot = ngx_http_mcp_response(call->id, result);
 
+    if (*call->slot == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     ngx_http_mcp_dispatch(ctx);
 }
 
@@ -389,21 +408,19 @@ ngx_http_mcp_tool_resume(ngx_http_request_t *r)
 static json_t *
 ngx_http_mcp_tool_failure(ngx_http_request_t *r, ngx_http_mcp_call_t *call)
 {
-    u_char     *p;
-    ngx_str_t  *name;
-    u_char      text[NGX_HTTP_MCP_ERRLEN * 2];
+    u_char                   *p;
+    ngx_str_t                *name;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+    u_char                    text[NGX_HTTP_MCP_ERRLEN * 2];
 
     name = &call->tool->name;
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
 
     if (call->timed_out) {
         p = ngx_snprintf(text, sizeof(text),
                          "tool \"%V\" timed out after %M ms", name,
                          call->tool->timeout != NGX_CONF_UNSET_MSEC
-                         ? call->tool->timeout
-                         : ((ngx_http_mcp_loc_conf_t *)
-                            ngx_http_get_module_loc_conf(r,
-                                                   ngx_http_mcp_module))
-                           ->tool_timeout);
+                         ? call->tool->timeout : mlcf->tool_timeout);
 
     } else if (call->failure == NGX_HTTP_BAD_GATEWAY) {
         p = ngx_snprintf(text, sizeof(text),
@@ -415,7 +432,7 @@ ngx_http_mcp_tool_failure(ngx_http_request_t *r, ngx_http_mcp_call_t *call)
                          "tool \"%V\" timed out waiting for its backend",
                          name);
 
-    } else if (call->failure == NGX_ERROR || call->failure == 0) {
+    } else if (call->failure == NGX_ERROR) {
         p = ngx_snprintf(text, sizeof(text),
                          "tool \"%V\" failed: the backend's response was "
                          "incomplete", name);
@@ -436,35 +453,40 @@ ngx_http_mcp_tool_failure(ngx_http_request_t *r, ngx_http_mcp_call_t *call)
 static void
 ngx_http_mcp_tool_timeout(ngx_event_t *ev)
 {
-    ngx_connection_t     *c;
+    ngx_http_request_t   *sr;
     ngx_http_upstream_t  *u;
     ngx_http_mcp_call_t  *call;
 
     call = ev->data;
+    sr = call->sr;
 
-    if (call->sr->done) {
+    if (sr->done) {
         return;
     }
 
     call->timed_out = 1;
 
     /*
-     * End the call the way an upstream timeout would: the upstream
-     * sees a timed out read and finalizes the subrequest.  Without an
-     * upstream connection yet (resolving, queued), look again shortly.
+     * The upstream is closed the way a client abort closes it, which
+     * does not count against the peer (no max_fails, no next upstream);
+     * then the subrequest ends with 504.  Before the upstream exists
+     * (the tool location has not run yet), look again shortly.
      */
 
-    u = call->sr->upstream;
+    u = sr->upstream;
 
-    if (u == NULL || u->peer.connection == NULL) {
+    if (u == NULL || u->cleanup == NULL) {
         ngx_add_timer(&call->timer, 100);
         return;
     }
 
-    c = u->peer.connection;
+    /* the NGX_DONE finalization inside the cleanup takes one reference */
+    sr->main->count++;
 
-    c->read->timedout = 1;
-    ngx_post_event(c->read, &ngx_posted_events);
+    (*u->cleanup)(sr);
+
+    ngx_http_finalize_request(sr, NGX_HTTP_GATEWAY_TIME_OUT);
+    ngx_http_run_posted_requests(sr->connection);
 }
 
 
@@ -479,6 +501,27 @@ ngx_http_mcp_tool_cleanup(void *data)
 }
 
 
+static ngx_http_mcp_call_t *
+ngx_http_mcp_tool_capturing(ngx_http_request_t *r)
+{
+    ngx_http_mcp_ctx_t  *ctx;
+
+    /*
+     * The call is found through the client's request: an internal
+     * redirect inside the tool location (try_files, X-Accel-Redirect,
+     * error_page) clears the subrequest's own module contexts.
+     */
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_mcp_module);
+
+    if (ctx == NULL || ctx->call == NULL || ctx->call->sr != r) {
+        return NULL;
+    }
+
+    return ctx->call;
+}
+
+
 static ngx_int_t
 ngx_http_mcp_tool_header_filter(ngx_http_request_t *r)
 {
@@ -486,25 +529,21 @@ ngx_http_mcp_tool_header_filter(ngx_http_request_t *r)
     ngx_http_mcp_call_t  *call;
 
     if (r == r->main) {
-        ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+        ctx = ngx_http_mcp_error_ctx(r);
 
-        if (ctx != NULL && !ctx->replying
-            && r->headers_out.status >= NGX_HTTP_BAD_REQUEST
-            && ngx_http_mcp_error_page(r, ctx) != NGX_OK)
-        {
+        if (ctx != NULL && ngx_http_mcp_error_page(r, ctx) != NGX_OK) {
             return NGX_ERROR;
         }
 
         return ngx_http_next_header_filter(r);
     }
 
-    call = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+    call = ngx_http_mcp_tool_capturing(r);
 
-    if (call == NULL || call->sr != r) {
+    if (call == NULL) {
         return ngx_http_next_header_filter(r);
     }
 
-    call->header = 1;
     call->reply.status = r->headers_out.status;
 
     if (r->headers_out.content_type.len) {
@@ -533,9 +572,8 @@ ngx_http_mcp_tool_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     off_t                 want;
     size_t                size, len;
     ngx_buf_t            *b, *nb;
-    ngx_chain_t          *cl;
     ngx_uint_t            last;
-    ngx_chain_t           out;
+    ngx_chain_t          *cl, out;
     ngx_http_mcp_ctx_t   *ctx;
     ngx_http_mcp_call_t  *call;
 
@@ -556,21 +594,23 @@ ngx_http_mcp_tool_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             cl->buf->file_pos = cl->buf->file_last;
         }
 
-        if (!last || ctx->error_sent) {
-            return NGX_OK;
+        if (last && !ctx->error_sent) {
+            ctx->error_sent = 1;
+
+            out.buf = ctx->error_body;
+            out.next = NULL;
+
+            return ngx_http_next_body_filter(r, &out);
         }
 
-        ctx->error_sent = 1;
+        /* flushes of what is still buffered go through */
 
-        out.buf = ctx->error_body;
-        out.next = NULL;
-
-        return ngx_http_next_body_filter(r, &out);
+        return (in == NULL) ? ngx_http_next_body_filter(r, NULL) : NGX_OK;
     }
 
-    call = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+    call = ngx_http_mcp_tool_capturing(r);
 
-    if (call == NULL || call->sr != r) {
+    if (call == NULL) {
         return ngx_http_next_body_filter(r, in);
     }
 
@@ -579,7 +619,7 @@ ngx_http_mcp_tool_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         size = ngx_buf_in_memory(b) ? (size_t) (b->last - b->pos) : 0;
 
-        if (size && !call->reply.too_large && !call->failure) {
+        if (size && !call->reply.too_large) {
 
             len = call->body ? (size_t) (call->body->last - call->body->pos)
                              : 0;
@@ -609,6 +649,7 @@ ngx_http_mcp_tool_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
                     if (len) {
                         nb->last = ngx_cpymem(nb->last, call->body->pos,
                                               len);
+                        ngx_pfree(r->pool, call->body->start);
                     }
 
                     call->body = nb;
@@ -625,10 +666,6 @@ ngx_http_mcp_tool_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         if (b->in_file) {
             b->file_pos = b->file_last;
-        }
-
-        if (b->last_buf || b->last_in_chain) {
-            call->done = 1;
         }
     }
 

@@ -86,8 +86,12 @@ ngx_http_mcp_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     } else {
         /* a tool subrequest: its own call, within the client's request */
 
-        call = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
-        ctx = call ? call->ctx : NULL;
+        ctx = ngx_http_get_module_ctx(r->main, ngx_http_mcp_module);
+        call = ctx ? ctx->call : NULL;
+
+        if (call == NULL || call->sr != r) {
+            ctx = NULL;
+        }
     }
 
     ngx_str_null(&value);
