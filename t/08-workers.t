@@ -90,7 +90,13 @@ sub log_lines {
     return map { [split ' '] } grep { /\S/ } <$fh>;
 }
 
-my @lines = grep { ($_->[3] // '') eq $sid && $_->[2] eq 'POST' && $_->[1] eq '200' } log_lines();
+# a request is logged after its response went out: give the last ones time
+my @lines;
+for my $try (1 .. 50) {
+    @lines = grep { ($_->[3] // '') eq $sid && $_->[2] eq 'POST' && $_->[1] eq '200' } log_lines();
+    last if @lines >= 200;
+    select(undef, undef, undef, 0.05);
+}
 is(scalar @lines, 200, 'the access log has the 200 requests');
 my %by_pid;
 $by_pid{ $_->[0] }++ for @lines;
