@@ -340,7 +340,7 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "mcp: parse error: %s", err);
 
-        ngx_snprintf(text, sizeof(text), "Parse error: %s%Z", err);
+        *ngx_snprintf(text, sizeof(text) - 1, "Parse error: %s", err) = '\0';
 
         return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                    NGX_HTTP_MCP_PARSE_ERROR,
@@ -389,10 +389,10 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         /* JSON-RPC batches exist in revision 2025-03-26 only */
 
         if (ctx->version != NGX_HTTP_MCP_V_2025_03_26) {
-            ngx_snprintf(text, sizeof(text),
-                         "Invalid Request: JSON-RPC batches are not "
-                         "supported in protocol revision %V%Z",
-                         ngx_http_mcp_version_name(ctx->version));
+            *ngx_snprintf(text, sizeof(text) - 1,
+                          "Invalid Request: JSON-RPC batches are not "
+                          "supported in protocol revision %V",
+                          ngx_http_mcp_version_name(ctx->version)) = '\0';
 
             return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                        NGX_HTTP_MCP_INVALID_REQUEST,
@@ -408,9 +408,9 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         }
 
         if (n > mlcf->max_batch) {
-            ngx_snprintf(text, sizeof(text),
-                         "Invalid Request: a batch of %uz messages exceeds "
-                         "the limit of %ui%Z", n, mlcf->max_batch);
+            *ngx_snprintf(text, sizeof(text) - 1,
+                          "Invalid Request: a batch of %uz messages exceeds "
+                          "the limit of %ui", n, mlcf->max_batch) = '\0';
 
             return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
                                        NGX_HTTP_MCP_INVALID_REQUEST,
@@ -435,8 +435,8 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         /* a lone invalid message is an HTTP-level failure as well */
 
         if (msg.kind == NGX_HTTP_MCP_MSG_INVALID) {
-            ngx_snprintf(text, sizeof(text), "Invalid Request: %s%Z",
-                         msg.error);
+            *ngx_snprintf(text, sizeof(text) - 1, "Invalid Request: %s",
+                          msg.error) = '\0';
 
             return ngx_http_mcp_reject(r, msg.id, NGX_HTTP_BAD_REQUEST,
                                        NGX_HTTP_MCP_INVALID_REQUEST,
@@ -494,35 +494,7 @@ ngx_http_mcp_initialize(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_mcp_session_create(mmcf->session_zone, &info, id,
-                                     r->connection->log);
-
-    if (rc == NGX_BUSY) {
-        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
-                                   "Service Unavailable: no room for "
-                                   "a new session");
-    }
-
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->session_id.data = id;
-    ctx->session_id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
-    ctx->version = info.version;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Mcp-Session-Id");
-    h->value = ctx->session_id;
+    /* the answer is ready before the session exists: no orphans */
 
     result = ngx_http_mcp_initialize_result(info.version,
                                             &mlcf->server_name,
@@ -533,6 +505,39 @@ ngx_http_mcp_initialize(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     if (response == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    rc = ngx_http_mcp_session_create(mmcf->session_zone, &info, id,
+                                     r->connection->log);
+
+    if (rc != NGX_OK) {
+        json_decref(response);
+
+        if (rc == NGX_BUSY) {
+            return ngx_http_mcp_reject(r, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                       NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                       "Service Unavailable: no room for "
+                                       "a new session");
+        }
+
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->session_id.data = id;
+    ctx->session_id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
+    ctx->version = info.version;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        json_decref(response);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Mcp-Session-Id");
+    h->value = ctx->session_id;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "mcp: session %V started, protocol %V",
@@ -627,7 +632,7 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 void
 ngx_http_mcp_dispatch(ngx_http_mcp_ctx_t *ctx)
 {
-    json_t              *json;
+    json_t              *json, **slot;
     ngx_int_t            rc;
     ngx_http_request_t  *r;
     ngx_http_mcp_msg_t   msg;
@@ -646,11 +651,21 @@ ngx_http_mcp_dispatch(ngx_http_mcp_ctx_t *ctx)
         switch (msg.kind) {
 
         case NGX_HTTP_MCP_MSG_REQUEST:
-            rc = ngx_http_mcp_request(ctx, &msg,
-                                      &ctx->responses[ctx->next++]);
+            slot = &ctx->responses[ctx->next++];
+
+            rc = ngx_http_mcp_request(ctx, &msg, slot);
 
             if (rc == NGX_AGAIN) {
                 return;
+            }
+
+            /* a request always gets an answer */
+
+            if (rc == NGX_OK && *slot == NULL) {
+                *slot = ngx_http_mcp_error(msg.id,
+                                           NGX_HTTP_MCP_INTERNAL_ERROR,
+                                           "Internal error");
+                rc = *slot ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
             if (rc != NGX_OK) {
@@ -661,8 +676,8 @@ ngx_http_mcp_dispatch(ngx_http_mcp_ctx_t *ctx)
             break;
 
         case NGX_HTTP_MCP_MSG_INVALID:
-            ngx_snprintf((u_char *) text, sizeof(text),
-                         "Invalid Request: %s%Z", msg.error);
+            *ngx_snprintf((u_char *) text, sizeof(text) - 1,
+                          "Invalid Request: %s", msg.error) = '\0';
 
             ctx->responses[ctx->next++] =
                 ngx_http_mcp_error(msg.id, NGX_HTTP_MCP_INVALID_REQUEST, text);
@@ -755,14 +770,15 @@ ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg,
                  */
 
                 if (ctx->version >= NGX_HTTP_MCP_V_2025_11_25) {
-                    ngx_snprintf(text, sizeof(text), "Invalid %s%Z", err);
+                    *ngx_snprintf(text, sizeof(text) - 1,
+                                  "Invalid %s", err) = '\0';
                     *slot = ngx_http_mcp_response(msg->id,
                                 ngx_http_mcp_tool_error(r->pool, text,
                                     ngx_strlen(text)));
 
                 } else {
-                    ngx_snprintf(text, sizeof(text),
-                                 "Invalid params: %s%Z", err);
+                    *ngx_snprintf(text, sizeof(text) - 1,
+                                  "Invalid params: %s", err) = '\0';
                     *slot = ngx_http_mcp_error(msg->id,
                                                NGX_HTTP_MCP_INVALID_PARAMS,
                                                (char *) text);
@@ -1268,7 +1284,7 @@ ngx_http_mcp_accepts(ngx_http_request_t *r, const char *type)
                 /* "q=0", "q=0.0", "q=0.000" refuse */
                 quality = 1;
 
-                if (q && *q == '0') {
+                if (q && q < last && *q == '0') {
                     quality = 0;
 
                     for (q++; q < last && *q != ',' && *q != ';'; q++) {

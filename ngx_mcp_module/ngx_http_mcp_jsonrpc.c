@@ -81,8 +81,8 @@ ngx_http_mcp_json_parse(u_char *data, size_t len, ngx_uint_t max_depth,
     json_error_t   jerr;
 
     if (ngx_http_mcp_json_depth(data, len, max_depth) != NGX_OK) {
-        ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
-                     "JSON nested deeper than %ui levels%Z", max_depth);
+        *ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
+                      "JSON nested deeper than %ui levels", max_depth) = '\0';
         return NULL;
     }
 
@@ -95,9 +95,9 @@ ngx_http_mcp_json_parse(u_char *data, size_t len, ngx_uint_t max_depth,
                       JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 
     if (json == NULL) {
-        ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
-                     "%s at line %d column %d%Z",
-                     jerr.text, jerr.line, jerr.column);
+        *ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
+                      "%s at line %d column %d",
+                      jerr.text, jerr.line, jerr.column) = '\0';
     }
 
     return json;
@@ -129,12 +129,23 @@ ngx_http_mcp_msg_classify(json_t *json, ngx_http_mcp_msg_t *msg)
             return;
         }
 
+        /* ids travel in headers and logs: keep them reasonable */
+
+        if (json_is_string(id)
+            && json_string_length(id) > NGX_HTTP_MCP_ID_MAX)
+        {
+            msg->error = "\"id\" is longer than 256 bytes";
+            return;
+        }
+
         msg->id = id;
     }
 
     v = json_object_get(json, "jsonrpc");
 
-    if (!json_is_string(v) || ngx_strcmp(json_string_value(v), "2.0") != 0) {
+    if (!json_is_string(v) || json_string_length(v) != 3
+        || ngx_strncmp(json_string_value(v), "2.0", 3) != 0)
+    {
         msg->error = "\"jsonrpc\" must be \"2.0\"";
         return;
     }
@@ -205,7 +216,31 @@ ngx_http_mcp_response(json_t *id, json_t *result)
 json_t *
 ngx_http_mcp_error(json_t *id, ngx_int_t code, const char *message)
 {
-    return json_pack("{s:s, s:O, s:{s:I, s:s}}", "jsonrpc", "2.0",
+    size_t   i;
+    json_t  *text;
+    u_char   safe[NGX_HTTP_MCP_ERRLEN * 2];
+
+    /*
+     * Messages may quote client input cut at a byte limit; a message
+     * that is not UTF-8 is sent with its non-ASCII bytes as '?'.
+     */
+
+    text = json_string(message);
+
+    if (text == NULL) {
+        for (i = 0; message[i] && i < sizeof(safe) - 1; i++) {
+            safe[i] = ((u_char) message[i] < 0x80) ? message[i] : '?';
+        }
+
+        safe[i] = '\0';
+
+        text = json_string((char *) safe);
+        if (text == NULL) {
+            return NULL;
+        }
+    }
+
+    return json_pack("{s:s, s:O, s:{s:I, s:o}}", "jsonrpc", "2.0",
                      "id", id ? id : json_null(),
-                     "error", "code", (json_int_t) code, "message", message);
+                     "error", "code", (json_int_t) code, "message", text);
 }

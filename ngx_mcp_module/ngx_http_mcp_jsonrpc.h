@@ -22,6 +22,7 @@
 #define NGX_HTTP_MCP_SESSION_NOT_FOUND  -32001
 
 #define NGX_HTTP_MCP_ERRLEN             160
+#define NGX_HTTP_MCP_ID_MAX             256
 
 
 typedef enum {

@@ -327,9 +327,9 @@ ngx_http_mcp_tool_find(ngx_array_t *tools, json_t *params, json_t **args,
         }
     }
 
-    ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
-                 "Invalid params: unknown tool \"%*s\"%Z",
-                 ngx_min(len, 64), json_string_value(name));
+    *ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
+                  "Invalid params: unknown tool \"%*s\"",
+                  ngx_min(len, 64), json_string_value(name)) = '\0';
 
     return NULL;
 }
@@ -338,15 +338,22 @@ ngx_http_mcp_tool_find(ngx_array_t *tools, json_t *params, json_t **args,
 static ngx_int_t
 ngx_http_mcp_json_type_is(json_t *value, const char *type)
 {
+    double  d;
+
     if (ngx_strcmp(type, "string") == 0) {
         return json_is_string(value);
     }
 
     if (ngx_strcmp(type, "integer") == 0) {
-        return json_is_integer(value)
-               || (json_is_real(value)
-                   && json_real_value(value)
-                      == (double) (json_int_t) json_real_value(value));
+        if (json_is_integer(value)) {
+            return 1;
+        }
+
+        /* 1.0 is an integer too; the range check keeps the cast defined */
+
+        d = json_is_real(value) ? json_real_value(value) : 0.5;
+
+        return d > -9.2e18 && d < 9.2e18 && d == (double) (json_int_t) d;
     }
 
     if (ngx_strcmp(type, "number") == 0) {
@@ -378,7 +385,7 @@ ngx_int_t
 ngx_http_mcp_schema_check(json_t *schema, json_t *value, const char *what,
     char *err)
 {
-    size_t       i;
+    size_t       i, klen;
     json_t      *required, *props, *prop, *type, *t, *extra, *v;
     ngx_uint_t   ok;
     const char  *key;
@@ -391,8 +398,8 @@ ngx_http_mcp_schema_check(json_t *schema, json_t *value, const char *what,
      */
 
     if (!json_is_object(value)) {
-        ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
-                     "%s must be an object%Z", what);
+        *ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
+                      "%s must be an object", what) = '\0';
         return NGX_DECLINED;
     }
 
@@ -402,10 +409,10 @@ ngx_http_mcp_schema_check(json_t *schema, json_t *value, const char *what,
         if (json_is_string(v)
             && json_object_get(value, json_string_value(v)) == NULL)
         {
-            ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
-                         "%s: missing required property \"%*s\"%Z", what,
-                         ngx_min(json_string_length(v), 64),
-                         json_string_value(v));
+            *ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
+                          "%s: missing required property \"%*s\"", what,
+                          ngx_min(json_string_length(v), 64),
+                          json_string_value(v)) = '\0';
             return NGX_DECLINED;
         }
     }
@@ -413,14 +420,18 @@ ngx_http_mcp_schema_check(json_t *schema, json_t *value, const char *what,
     props = json_object_get(schema, "properties");
     extra = json_object_get(schema, "additionalProperties");
 
-    json_object_foreach(value, key, v) {
-        prop = json_object_get(props, key);
+    json_object_keylen_foreach(value, key, klen, v) {
+
+        /* a key with "\u0000" in it matches no declared property */
+
+        prop = (ngx_strlen(key) == klen) ? json_object_get(props, key)
+                                         : NULL;
 
         if (prop == NULL) {
             if (json_is_false(extra)) {
-                ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
-                             "%s: unexpected property \"%*s\"%Z", what,
-                             ngx_min(ngx_strlen(key), 64), key);
+                *ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
+                              "%s: unexpected property \"%*s\"", what,
+                              ngx_min(ngx_strlen(key), 64), key) = '\0';
                 return NGX_DECLINED;
             }
 
@@ -449,9 +460,9 @@ ngx_http_mcp_schema_check(json_t *schema, json_t *value, const char *what,
         }
 
         if (!ok) {
-            ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
-                         "%s: property \"%*s\" has the wrong type%Z", what,
-                         ngx_min(ngx_strlen(key), 64), key);
+            *ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
+                          "%s: property \"%*s\" has the wrong type", what,
+                          ngx_min(ngx_strlen(key), 64), key) = '\0';
             return NGX_DECLINED;
         }
     }

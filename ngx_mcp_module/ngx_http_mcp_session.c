@@ -20,6 +20,7 @@
 
 
 #define NGX_HTTP_MCP_SESSION_DEFAULT_IDLE  (60 * 60 * 1000)
+#define NGX_HTTP_MCP_SESSION_EVICT_IDLE    (60 * 1000)
 
 
 typedef struct {
@@ -37,6 +38,7 @@ typedef struct {
     ngx_rbtree_node_t         sentinel;
     ngx_queue_t               queue;
     ngx_uint_t                count;
+    ngx_uint_t                evicted;
 } ngx_http_mcp_session_shctx_t;
 
 
@@ -58,9 +60,10 @@ static void ngx_http_mcp_session_free(ngx_http_mcp_session_ctx_t *ctx,
 static void ngx_http_mcp_session_expire(ngx_http_mcp_session_ctx_t *ctx,
     ngx_uint_t n);
 static ngx_rbtree_node_t *ngx_http_mcp_session_alloc(
-    ngx_http_mcp_session_ctx_t *ctx);
+    ngx_http_mcp_session_ctx_t *ctx, ngx_uint_t *evicted);
 static ngx_int_t ngx_http_mcp_session_idle(ngx_http_mcp_session_ctx_t *ctx,
     ngx_http_mcp_session_node_t *sn);
+static ngx_int_t ngx_http_mcp_session_evict(ngx_http_mcp_session_ctx_t *ctx);
 
 
 #define ngx_http_mcp_session_node(node)                                      \
@@ -217,6 +220,7 @@ ngx_http_mcp_session_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                     ngx_http_mcp_session_rbtree_insert);
     ngx_queue_init(&ctx->sh->queue);
     ctx->sh->count = 0;
+    ctx->sh->evicted = 0;
 
     len = sizeof(" in mcp session zone \"\"") + shm_zone->shm.name.len;
 
@@ -367,7 +371,8 @@ ngx_http_mcp_session_expire(ngx_http_mcp_session_ctx_t *ctx, ngx_uint_t n)
 
 
 static ngx_rbtree_node_t *
-ngx_http_mcp_session_alloc(ngx_http_mcp_session_ctx_t *ctx)
+ngx_http_mcp_session_alloc(ngx_http_mcp_session_ctx_t *ctx,
+    ngx_uint_t *evicted)
 {
     size_t              size;
     ngx_rbtree_node_t  *node;
@@ -384,7 +389,47 @@ ngx_http_mcp_session_alloc(ngx_http_mcp_session_ctx_t *ctx)
         node = ngx_slab_alloc_locked(ctx->shpool, size);
     }
 
+    if (node == NULL && evicted
+        && ngx_http_mcp_session_evict(ctx) == NGX_OK)
+    {
+        *evicted = 1;
+        node = ngx_slab_alloc_locked(ctx->shpool, size);
+    }
+
     return node;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_session_evict(ngx_http_mcp_session_ctx_t *ctx)
+{
+    ngx_queue_t                  *q;
+    ngx_msec_int_t                idle;
+    ngx_http_mcp_session_node_t  *sn;
+
+    /*
+     * A full zone gives up its least recently used session, so a burst
+     * of abandoned sessions cannot lock new clients out until they
+     * expire; sessions used within the last minute are never taken.
+     */
+
+    if (ngx_queue_empty(&ctx->sh->queue)) {
+        return NGX_DECLINED;
+    }
+
+    q = ngx_queue_last(&ctx->sh->queue);
+    sn = ngx_queue_data(q, ngx_http_mcp_session_node_t, queue);
+
+    idle = (ngx_msec_int_t) (ngx_current_msec - sn->last);
+
+    if (idle < NGX_HTTP_MCP_SESSION_EVICT_IDLE) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_mcp_session_free(ctx, sn);
+    ctx->sh->evicted++;
+
+    return NGX_OK;
 }
 
 
@@ -392,10 +437,11 @@ ngx_int_t
 ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
     ngx_http_mcp_session_info_t *info, u_char *id, ngx_log_t *log)
 {
-    u_char                        raw[NGX_HTTP_MCP_SESSION_BYTES];
+    ngx_uint_t                    evicted;
     ngx_rbtree_node_t            *node;
     ngx_http_mcp_session_ctx_t   *ctx;
     ngx_http_mcp_session_node_t  *sn;
+    u_char                        raw[NGX_HTTP_MCP_SESSION_BYTES];
 
     if (RAND_bytes(raw, sizeof(raw)) != 1) {
         ngx_log_error(NGX_LOG_ALERT, log, 0,
@@ -409,7 +455,9 @@ ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    node = ngx_http_mcp_session_alloc(ctx);
+    evicted = 0;
+
+    node = ngx_http_mcp_session_alloc(ctx, &evicted);
 
     if (node == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -432,6 +480,12 @@ ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
     ctx->sh->count++;
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    if (evicted) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "mcp session zone \"%V\" is full, the least "
+                      "recently used session was ended", &shm_zone->shm.name);
+    }
 
     return NGX_OK;
 }
@@ -526,7 +580,7 @@ ngx_http_mcp_session_ready(ngx_shm_zone_t *shm_zone, ngx_uint_t *sessions)
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    node = ngx_http_mcp_session_alloc(ctx);
+    node = ngx_http_mcp_session_alloc(ctx, NULL);
 
     if (node) {
         ngx_slab_free_locked(ctx->shpool, node);

@@ -178,13 +178,18 @@ static ngx_int_t
 ngx_http_mcp_tool_headers(ngx_http_request_t *sr, ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_tool_t *tool, json_t *id, size_t len)
 {
-    size_t      n;
-    ngx_str_t   value;
+    size_t       n;
+    ngx_str_t    value, server;
 
     /*
-     * The backend gets a header list of its own: the client's headers,
-     * its Authorization above all, never reach it.
+     * The backend gets request headers of its own: none of the client's
+     * (its Authorization and cookies above all) reach it, neither in
+     * the list nor through $http_* and $cookie_* variables.
      */
+
+    server = sr->headers_in.server;
+
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
 
     if (ngx_list_init(&sr->headers_in.headers, sr->pool, 8,
                       sizeof(ngx_table_elt_t))
@@ -193,10 +198,9 @@ ngx_http_mcp_tool_headers(ngx_http_request_t *sr, ngx_http_mcp_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    sr->headers_in.authorization = NULL;
-    sr->headers_in.transfer_encoding = NULL;
-    sr->headers_in.chunked = 0;
+    sr->headers_in.server = server;
     sr->headers_in.content_length_n = len;
+    sr->headers_in.keep_alive_n = -1;
 
     value.data = ngx_pnalloc(sr->pool, NGX_OFF_T_LEN);
     if (value.data == NULL) {
@@ -253,15 +257,18 @@ ngx_http_mcp_tool_headers(ngx_http_request_t *sr, ngx_http_mcp_ctx_t *ctx,
 
     /* the JSON-RPC id as JSON text: a string id keeps its quotes */
 
-    n = json_dumpb(id, NULL, 0, JSON_ENCODE_ANY | JSON_COMPACT);
+    n = json_dumpb(id, NULL, 0,
+                   JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
 
     value.data = ngx_pnalloc(sr->pool, n ? n : 1);
     if (value.data == NULL) {
         return NGX_ERROR;
     }
 
+    /* JSON text in ASCII: a header carries no raw UTF-8 or controls */
+
     value.len = json_dumpb(id, (char *) value.data, n,
-                           JSON_ENCODE_ANY | JSON_COMPACT);
+                           JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
 
     return ngx_http_mcp_tool_header_add(sr, "Mcp-Request-Id", &value, NULL);
 }
