@@ -74,15 +74,16 @@ POST /mcp
 --- response_json
 {"jsonrpc":"2.0","id":1,"error":{"code":-32600,"message":"Invalid Request: \"jsonrpc\" must be \"2.0\""}}
 
-=== TEST 6: a property name with a NUL does not pass additionalProperties false (2025-11-25: an isError result)
+=== TEST 6: a property name with a NUL cannot slip past additionalProperties false: such a key is refused as a parse error
 --- config
 location = /mcp { mcp; mcp_tool echo /t input_schema=$TEST_ROOT/conf-examples/schemas/echo.input.json; }
 --- init: 2025-11-25
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"message":"m","message\u0000x":1}}}
+--- error_code: 400
 --- response_json_subset
-{"jsonrpc":"2.0","id":1,"result":{"isError":true}}
+{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"*ANY*"}}
 
 === TEST 7: an MCP-Protocol-Version with bytes that are not UTF-8 gets a 400 JSON answer
 --- config
