@@ -333,8 +333,19 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
 
-    json = ngx_http_mcp_json_parse(body->data, body->len,
-                                   mlcf->max_json_depth, err);
+    if (ngx_http_mcp_json_values(body->data, body->len,
+                                 mlcf->max_json_values)
+        != NGX_OK)
+    {
+        *ngx_snprintf((u_char *) err, sizeof(err) - 1,
+                      "more than %ui JSON values", mlcf->max_json_values)
+            = '\0';
+        json = NULL;
+
+    } else {
+        json = ngx_http_mcp_json_parse(body->data, body->len,
+                                       mlcf->max_json_depth, err);
+    }
 
     if (json == NULL) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

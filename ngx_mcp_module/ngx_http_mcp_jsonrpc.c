@@ -73,6 +73,49 @@ ngx_http_mcp_json_depth(u_char *data, size_t len, ngx_uint_t max_depth)
 }
 
 
+ngx_int_t
+ngx_http_mcp_json_values(u_char *data, size_t len, ngx_uint_t max_values)
+{
+    u_char      *p, *last;
+    ngx_uint_t   values, in_string;
+
+    /*
+     * A parsed value costs tens of bytes of jansson's memory, so a short
+     * body such as "[{},{},...]" grows many times in the parser; objects,
+     * arrays and the commas between members count against the limit.
+     */
+
+    values = 0;
+    in_string = 0;
+    last = data + len;
+
+    for (p = data; p < last; p++) {
+
+        if (in_string) {
+            if (*p == '\\') {
+                p++;
+
+            } else if (*p == '"') {
+                in_string = 0;
+            }
+
+            continue;
+        }
+
+        if (*p == '"') {
+            in_string = 1;
+
+        } else if (*p == '{' || *p == '[' || *p == ',') {
+            if (++values > max_values) {
+                return NGX_DECLINED;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 json_t *
 ngx_http_mcp_json_parse(u_char *data, size_t len, ngx_uint_t max_depth,
     char *err)

@@ -47,6 +47,8 @@ json_t *ngx_http_mcp_json_parse(u_char *data, size_t len,
     ngx_uint_t max_depth, char *err);
 ngx_int_t ngx_http_mcp_json_depth(u_char *data, size_t len,
     ngx_uint_t max_depth);
+ngx_int_t ngx_http_mcp_json_values(u_char *data, size_t len,
+    ngx_uint_t max_values);
 void ngx_http_mcp_msg_classify(json_t *json, ngx_http_mcp_msg_t *msg);
 json_t *ngx_http_mcp_response(json_t *id, json_t *result);
 json_t *ngx_http_mcp_error(json_t *id, ngx_int_t code, const char *message);

@@ -41,6 +41,10 @@ static ngx_conf_num_bounds_t  ngx_http_mcp_depth_bounds = {
     ngx_conf_check_num_bounds, 2, 1000
 };
 
+static ngx_conf_num_bounds_t  ngx_http_mcp_values_bounds = {
+    ngx_conf_check_num_bounds, 16, 100000000
+};
+
 static ngx_conf_num_bounds_t  ngx_http_mcp_batch_bounds = {
     ngx_conf_check_num_bounds, 1, 10000
 };
@@ -103,6 +107,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_mcp_loc_conf_t, max_json_depth),
       &ngx_http_mcp_depth_bounds },
+
+    { ngx_string("mcp_max_json_values"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, max_json_values),
+      &ngx_http_mcp_values_bounds },
 
     { ngx_string("mcp_max_batch"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -198,6 +209,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     conf->max_body_size = NGX_CONF_UNSET_SIZE;
     conf->tool_max_response = NGX_CONF_UNSET_SIZE;
     conf->max_json_depth = NGX_CONF_UNSET_UINT;
+    conf->max_json_values = NGX_CONF_UNSET_UINT;
     conf->max_batch = NGX_CONF_UNSET_UINT;
     conf->tools_page_size = NGX_CONF_UNSET_UINT;
     conf->tool_timeout = NGX_CONF_UNSET_MSEC;
@@ -245,6 +257,8 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->tool_max_response, 1024 * 1024);
     ngx_conf_merge_uint_value(conf->max_json_depth, prev->max_json_depth,
                               64);
+    ngx_conf_merge_uint_value(conf->max_json_values, prev->max_json_values,
+                              50000);
     ngx_conf_merge_uint_value(conf->max_batch, prev->max_batch, 32);
     ngx_conf_merge_uint_value(conf->tools_page_size, prev->tools_page_size,
                               100);

@@ -39,6 +39,7 @@ typedef struct {
     size_t                    max_body_size;
     size_t                    tool_max_response;
     ngx_uint_t                max_json_depth;
+    ngx_uint_t                max_json_values;
     ngx_uint_t                max_batch;
     ngx_uint_t                tools_page_size;
     ngx_msec_t                tool_timeout;

@@ -724,6 +724,22 @@ ngx_http_mcp_tool_result(ngx_pool_t *pool, ngx_http_mcp_tool_t *tool,
         return ngx_http_mcp_tool_error(pool, msg, p - msg);
     }
 
+    if (reply->max_values
+        && ngx_http_mcp_json_values(reply->body, reply->len,
+                                    reply->max_values)
+           != NGX_OK
+        && (ngx_http_mcp_media_type_is(&reply->content_type,
+                                       NGX_HTTP_MCP_RESULT_TYPE)
+            || ngx_http_mcp_media_type_is(&reply->content_type,
+                                          "application/json")))
+    {
+        p = ngx_snprintf(msg, sizeof(msg),
+                         "tool \"%V\" returned JSON of more than %ui "
+                         "values, the mcp_max_json_values limit",
+                         &tool->name, reply->max_values);
+        return ngx_http_mcp_tool_error(pool, msg, p - msg);
+    }
+
     /* a failed call reports the backend's own words */
 
     if (reply->status < 200 || reply->status > 299) {

@@ -43,6 +43,7 @@ typedef struct {
     u_char                   *body;
     size_t                    len;
     size_t                    limit;
+    ngx_uint_t                max_values;   /* 0: no limit */
     unsigned                  too_large:1;
 } ngx_http_mcp_reply_t;
 

@@ -83,6 +83,7 @@ ngx_http_mcp_tool_call(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_tool_t *tool,
     call->id = id;
     call->slot = slot;
     call->reply.limit = mlcf->tool_max_response;
+    call->reply.max_values = mlcf->max_json_values;
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {

@@ -97,3 +97,46 @@ MCP-Protocol-Version: 2025-ÿþ
 --- error_code: 400
 --- response_json_subset
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
+
+=== TEST 8: a body of many tiny values is refused before parsing (mcp_max_json_values, default 50000)
+--- config
+location = /mcp { mcp; }
+--- init: 2025-06-18
+--- request_eval
+"POST /mcp\n" . '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"x":[' . join(',', ('{}') x 50000) . ']}}}'
+--- error_code: 400
+--- response_json
+{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: more than 50000 JSON values"}}
+
+=== TEST 9: just under the limit is parsed
+--- config
+location = /mcp { mcp; mcp_max_json_values 20; }
+--- init: 2025-06-18
+--- request
+POST /mcp
+{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":[1,2,3,4,5,6,7,8,9,10,11,12,13,14]}}
+--- response_json
+{"jsonrpc":"2.0","id":1,"result":{}}
+
+=== TEST 10: a configured limit counts objects, arrays and commas
+--- config
+location = /mcp { mcp; mcp_max_json_values 20; }
+--- init: 2025-06-18
+--- request
+POST /mcp
+{"jsonrpc":"2.0","id":1,"method":"ping","params":{"a":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}}
+--- error_code: 400
+--- response_json
+{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: more than 20 JSON values"}}
+
+=== TEST 11: a tool backend's JSON over the limit is a tool error, not a parse of it
+--- backend: example_backend.py
+--- config
+location = /mcp { mcp; mcp_max_json_values 20; mcp_tool j "/tools/json-text?value=[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22]"; }
+location /tools/ { internal; proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/; }
+--- init: 2025-06-18
+--- request
+POST /mcp
+{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"j"}}
+--- response_json
+{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"tool \"j\" returned JSON of more than 20 values, the mcp_max_json_values limit"}],"isError":true}}
