@@ -65,6 +65,9 @@ ngx_http_mcp_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* errors answer in JSON-RPC here, not through error_page redirects */
+    r->error_page = 1;
+
     switch (r->method) {
 
     case NGX_HTTP_POST:

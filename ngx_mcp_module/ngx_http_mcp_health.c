@@ -106,6 +106,11 @@ ngx_http_mcp_health_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_set(&h->key, "Cache-Control");
     ngx_str_set(&h->value, "no-store");
 
+#if (nginx_version >= 1023000)
+    /* from 1.23 on, the header has a place of its own */
+    r->headers_out.cache_control = h;
+#endif
+
     rc = ngx_http_mcp_send_json(r, status, json);
     json_decref(json);
 

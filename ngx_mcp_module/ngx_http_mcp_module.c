@@ -35,7 +35,15 @@ static char *ngx_http_mcp_health(ngx_conf_t *cf, ngx_command_t *cmd,
 static json_t *ngx_http_mcp_load_schema(ngx_conf_t *cf, ngx_str_t *tool,
     const char *what, ngx_str_t *file);
 static void ngx_http_mcp_json_cleanup(void *data);
+static char *ngx_http_mcp_conf_text(ngx_conf_t *cf, ngx_str_t *value,
+    const char *what);
+static char *ngx_http_mcp_instructions_check(ngx_conf_t *cf, void *post,
+    void *data);
 
+
+static ngx_conf_post_t  ngx_http_mcp_instructions_post = {
+    ngx_http_mcp_instructions_check
+};
 
 static ngx_conf_num_bounds_t  ngx_http_mcp_depth_bounds = {
     ngx_conf_check_num_bounds, 2, 1000
@@ -78,7 +86,7 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_mcp_loc_conf_t, instructions),
-      NULL },
+      &ngx_http_mcp_instructions_post },
 
     { ngx_string("mcp_tool"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
@@ -338,6 +346,12 @@ ngx_http_mcp_server_info(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "takes a non-empty name and version";
     }
 
+    if (ngx_http_mcp_conf_text(cf, &value[1], "name") != NGX_CONF_OK
+        || ngx_http_mcp_conf_text(cf, &value[2], "version") != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     mlcf->server_name = value[1];
     mlcf->server_version = value[2];
 
@@ -467,12 +481,26 @@ ngx_http_mcp_tool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "description=", 12) == 0) {
             tool->description.data = value[i].data + 12;
             tool->description.len = value[i].len - 12;
+
+            if (ngx_http_mcp_conf_text(cf, &tool->description, "description")
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
             continue;
         }
 
         if (ngx_strncmp(value[i].data, "title=", 6) == 0) {
             tool->title.data = value[i].data + 6;
             tool->title.len = value[i].len - 6;
+
+            if (ngx_http_mcp_conf_text(cf, &tool->title, "title")
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
             continue;
         }
 
@@ -591,6 +619,34 @@ ngx_http_mcp_load_schema(ngx_conf_t *cf, ngx_str_t *tool, const char *what,
     }
 
     return schema;
+}
+
+
+static char *
+ngx_http_mcp_conf_text(ngx_conf_t *cf, ngx_str_t *value, const char *what)
+{
+    json_t  *s;
+
+    /* text that reaches clients inside JSON must be UTF-8 */
+
+    s = json_stringn((char *) value->data, value->len);
+
+    if (s == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s \"%V\" is not valid UTF-8", what, value);
+        return NGX_CONF_ERROR;
+    }
+
+    json_decref(s);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mcp_instructions_check(ngx_conf_t *cf, void *post, void *data)
+{
+    return ngx_http_mcp_conf_text(cf, data, "instructions");
 }
 
 

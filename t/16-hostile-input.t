@@ -140,3 +140,13 @@ POST /mcp
 {"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"j"}}
 --- response_json
 {"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"tool \"j\" returned JSON of more than 20 values, the mcp_max_json_values limit"}],"isError":true}}
+
+=== TEST 12: configured text that is not UTF-8 fails nginx -t (it would reach clients inside JSON)
+--- config
+location = /mcp { mcp; mcp_instructions "bad ÿ"; }
+--- must_die: instructions "bad .*" is not valid UTF-8
+
+=== TEST 13: a tool title that is not UTF-8 fails nginx -t
+--- config
+location = /mcp { mcp; mcp_tool t /t "title=bad Ã"; }
+--- must_die: title "bad .*" is not valid UTF-8
