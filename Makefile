@@ -3,6 +3,8 @@
 #   make run          install what is missing, build, serve the quick start
 #   make test         install what is missing, build, run the whole suite
 #   make sanitize     the suite against an ASan/UBSan build of the module
+#   make unit         the protocol core's unit tests alone (part of make test)
+#   make fuzz         fuzz the protocol core for FUZZ_SECONDS (libFuzzer)
 #   make valgrind     the suite with nginx under valgrind memcheck
 #   make NGINX_SRC=DIR  build against another nginx source tree
 
@@ -12,8 +14,9 @@ BUILD     := build
 MODULE    := $(BUILD)/ngx_http_mcp_module.so
 SOURCES   := config $(wildcard ngx_mcp_module/*.c ngx_mcp_module/*.h)
 PROVE     ?= prove
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps deps-run run test sanitize valgrind clean
+.PHONY: all deps deps-run run test sanitize valgrind unit fuzz clean
 
 all: $(MODULE)
 
@@ -41,6 +44,20 @@ sanitize: deps
 # the suite with every nginx process under valgrind's memcheck
 valgrind: deps
 	tools/valgrind.sh
+
+unit: deps-run
+	tools/build-core-tests.sh
+	$(BUILD)/unit/core_test
+
+# new inputs go to build/unit/corpus, crashes to build/unit/crash-*
+fuzz:
+	tools/install-deps.sh fuzz
+	tools/build-core-tests.sh --fuzz
+	mkdir -p $(BUILD)/unit/corpus
+	$(BUILD)/unit/fuzz_core -max_total_time=$(FUZZ_SECONDS) \
+	    -print_final_stats=1 -artifact_prefix=$(BUILD)/unit/ \
+	    -dict=t/unit/fuzz_core.dict \
+	    $(BUILD)/unit/corpus t/unit/corpus
 
 clean:
 	rm -rf $(BUILD) build-asan

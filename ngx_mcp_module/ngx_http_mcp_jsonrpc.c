@@ -217,9 +217,13 @@ ngx_http_mcp_msg_classify(json_t *json, ngx_http_mcp_msg_t *msg)
         return;
     }
 
+    /* a response has a result or an error object, never both */
+
+    v = json_object_get(json, "error");
+
     if (id != NULL
-        && (json_object_get(json, "result") != NULL)
-           != (json_is_object(json_object_get(json, "error"))))
+        && (json_object_get(json, "result") != NULL) != (v != NULL)
+        && (v == NULL || json_is_object(v)))
     {
         msg->kind = NGX_HTTP_MCP_MSG_RESPONSE;
         return;

@@ -349,11 +349,18 @@ ngx_http_mcp_json_type_is(json_t *value, const char *type)
             return 1;
         }
 
-        /* 1.0 is an integer too; the range check keeps the cast defined */
+        if (!json_is_real(value)) {
+            return 0;
+        }
 
-        d = json_is_real(value) ? json_real_value(value) : 0.5;
+        /*
+         * 1.0 is an integer too; past 2^63 every double is whole, and the
+         * cast is only defined within range
+         */
 
-        return d > -9.2e18 && d < 9.2e18 && d == (double) (json_int_t) d;
+        d = json_real_value(value);
+
+        return d <= -9.2e18 || d >= 9.2e18 || d == (double) (json_int_t) d;
     }
 
     if (ngx_strcmp(type, "number") == 0) {
@@ -715,6 +722,12 @@ ngx_http_mcp_tool_result(ngx_pool_t *pool, ngx_http_mcp_tool_t *tool,
     const char   *why;
     ngx_uint_t    is_json;
     u_char        err[NGX_HTTP_MCP_ERRLEN], msg[NGX_HTTP_MCP_ERRLEN * 2];
+
+    if (reply->body == NULL) {
+        /* no body at all (204, "return 200;") reads as an empty one */
+        reply->body = (u_char *) "";
+        reply->len = 0;
+    }
 
     if (reply->too_large) {
         p = ngx_snprintf(msg, sizeof(msg),

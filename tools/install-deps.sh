@@ -4,6 +4,7 @@
 # the end-to-end and conformance tests (from their lockfiles).
 #   tools/install-deps.sh run    packages for make run
 #   tools/install-deps.sh test   packages and npm modules for make test
+#   tools/install-deps.sh fuzz   packages for make fuzz (clang, libFuzzer)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,6 +12,9 @@ what=${1:-test}
 
 pkgs=(gcc make nginx nginx-dev libjansson-dev libhiredis-dev libssl-dev
       libpcre2-dev zlib1g-dev python3 perl)
+if [ "$what" = fuzz ]; then
+    pkgs+=(clang libclang-rt-14-dev)
+fi
 if [ "$what" = test ]; then
     pkgs+=(redis-server openssl valgrind)
     command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
