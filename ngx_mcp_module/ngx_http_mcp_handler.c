@@ -31,6 +31,10 @@ static ngx_int_t ngx_http_mcp_initialize(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg);
 static ngx_int_t ngx_http_mcp_session(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, ngx_int_t *sent);
+static ngx_int_t ngx_http_mcp_session_header(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx, ngx_int_t *sent);
+static ngx_int_t ngx_http_mcp_send_empty(ngx_http_request_t *r,
+    ngx_uint_t status);
 static ngx_int_t ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_msg_t *msg, json_t **slot);
 static ngx_int_t ngx_http_mcp_finish(ngx_http_request_t *r,
@@ -568,31 +572,18 @@ static ngx_int_t
 ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     ngx_int_t *sent)
 {
-    ngx_int_t                     rc;
+    u_char                       *p;
     ngx_uint_t                    version;
     ngx_table_elt_t              *h;
     ngx_http_mcp_main_conf_t     *mmcf;
     ngx_http_mcp_session_info_t   info;
-    u_char                        text[NGX_HTTP_MCP_ERRLEN * 2], *p;
+    u_char                        text[NGX_HTTP_MCP_ERRLEN * 2];
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
 
     /* Streamable HTTP, session management */
 
-    rc = ngx_http_mcp_session_id(r, &ctx->session_id);
-
-    if (rc == NGX_DECLINED) {
-        *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
-                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
-                                    "Bad Request: Mcp-Session-Id header is "
-                                    "required; send initialize first");
-        return NGX_DECLINED;
-    }
-
-    if (rc == NGX_ERROR) {
-        *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
-                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
-                                    "Bad Request: malformed Mcp-Session-Id");
+    if (ngx_http_mcp_session_header(r, ctx, sent) != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -638,6 +629,33 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     }
 
     ctx->version = info.version;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_session_header(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
+    ngx_int_t *sent)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_mcp_session_id(r, &ctx->session_id);
+
+    if (rc == NGX_DECLINED) {
+        *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
+                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                    "Bad Request: Mcp-Session-Id header is "
+                                    "required; send initialize first");
+        return NGX_DECLINED;
+    }
+
+    if (rc == NGX_ERROR) {
+        *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
+                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                    "Bad Request: malformed Mcp-Session-Id");
+        return NGX_DECLINED;
+    }
 
     return NGX_OK;
 }
@@ -865,17 +883,7 @@ accepted:
 
     /* only notifications or responses: 202 with no body */
 
-    r->headers_out.status = NGX_HTTP_ACCEPTED;
-    r->headers_out.content_length_n = 0;
-    r->header_only = 1;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK) {
-        return rc;
-    }
-
-    return ngx_http_send_special(r, NGX_HTTP_LAST);
+    return ngx_http_mcp_send_empty(r, NGX_HTTP_ACCEPTED);
 }
 
 
@@ -883,7 +891,6 @@ static ngx_int_t
 ngx_http_mcp_delete(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
-    ngx_str_t                  id;
     ngx_http_mcp_ctx_t        *ctx;
     ngx_http_mcp_main_conf_t  *mmcf;
 
@@ -896,38 +903,33 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
 
     /* Streamable HTTP, session management: the client ends its session */
 
-    ngx_str_null(&id);
-
-    rc = ngx_http_mcp_session_id(r, &id);
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
-                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
-                                   "Bad Request: Mcp-Session-Id header is "
-                                   "required");
-    }
-
-    /* the session ending is worth a log line: $mcp_session_id */
-
     ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
-    ctx->session_id = id;
 
-    if (rc == NGX_ERROR) {
-        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
-                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
-                                   "Bad Request: malformed Mcp-Session-Id");
+    if (ngx_http_mcp_session_header(r, ctx, &rc) != NGX_OK) {
+        return rc;
     }
 
-    if (ngx_http_mcp_session_delete(mmcf->session_zone, &id) != NGX_OK) {
+    if (ngx_http_mcp_session_delete(mmcf->session_zone, &ctx->session_id)
+        != NGX_OK)
+    {
         return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
                                    NGX_HTTP_MCP_SESSION_NOT_FOUND,
                                    "Session not found");
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "mcp: session %V ended by the client", &id);
+                  "mcp: session %V ended by the client", &ctx->session_id);
 
-    r->headers_out.status = NGX_HTTP_OK;
+    return ngx_http_mcp_send_empty(r, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_send_empty(ngx_http_request_t *r, ngx_uint_t status)
+{
+    ngx_int_t  rc;
+
+    r->headers_out.status = status;
     r->headers_out.content_length_n = 0;
     r->header_only = 1;
 

@@ -9,6 +9,10 @@
 #include "ngx_http_mcp_jsonrpc.h"
 
 
+static ngx_int_t ngx_http_mcp_json_scan(u_char *data, size_t len,
+    ngx_uint_t max_depth, ngx_uint_t max_values);
+
+
 /*
  * JSON-RPC 2.0 framing as MCP uses it: parsing with limits, classifying
  * messages, building responses.  Nothing here knows about HTTP requests,
@@ -16,18 +20,23 @@
  */
 
 
-ngx_int_t
-ngx_http_mcp_json_depth(u_char *data, size_t len, ngx_uint_t max_depth)
+static ngx_int_t
+ngx_http_mcp_json_scan(u_char *data, size_t len, ngx_uint_t max_depth,
+    ngx_uint_t max_values)
 {
     u_char      *p, *last;
-    ngx_uint_t   depth, in_string;
+    ngx_uint_t   depth, values, in_string;
 
     /*
-     * jansson recurses once per nesting level; a cheap scan first keeps
-     * hostile nesting away from the parser's stack.
+     * One pass over the text before jansson sees it.  jansson recurses
+     * once per nesting level, and a parsed value costs tens of bytes of
+     * its memory, so a short body such as "[{},{},...]" grows many times
+     * in the parser: nesting, and objects, arrays and the commas between
+     * members, are bounded here.
      */
 
     depth = 0;
+    values = 0;
     in_string = 0;
     last = data + len;
 
@@ -55,6 +64,13 @@ ngx_http_mcp_json_depth(u_char *data, size_t len, ngx_uint_t max_depth)
             if (++depth > max_depth) {
                 return NGX_DECLINED;
             }
+
+            /* fall through */
+
+        case ',':
+            if (++values > max_values) {
+                return NGX_ABORT;
+            }
             break;
 
         case '}':
@@ -74,45 +90,18 @@ ngx_http_mcp_json_depth(u_char *data, size_t len, ngx_uint_t max_depth)
 
 
 ngx_int_t
+ngx_http_mcp_json_depth(u_char *data, size_t len, ngx_uint_t max_depth)
+{
+    return ngx_http_mcp_json_scan(data, len, max_depth, NGX_MAX_UINT32_VALUE)
+           == NGX_DECLINED ? NGX_DECLINED : NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_mcp_json_values(u_char *data, size_t len, ngx_uint_t max_values)
 {
-    u_char      *p, *last;
-    ngx_uint_t   values, in_string;
-
-    /*
-     * A parsed value costs tens of bytes of jansson's memory, so a short
-     * body such as "[{},{},...]" grows many times in the parser; objects,
-     * arrays and the commas between members count against the limit.
-     */
-
-    values = 0;
-    in_string = 0;
-    last = data + len;
-
-    for (p = data; p < last; p++) {
-
-        if (in_string) {
-            if (*p == '\\') {
-                p++;
-
-            } else if (*p == '"') {
-                in_string = 0;
-            }
-
-            continue;
-        }
-
-        if (*p == '"') {
-            in_string = 1;
-
-        } else if (*p == '{' || *p == '[' || *p == ',') {
-            if (++values > max_values) {
-                return NGX_DECLINED;
-            }
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_mcp_json_scan(data, len, NGX_MAX_UINT32_VALUE, max_values)
+           == NGX_ABORT ? NGX_DECLINED : NGX_OK;
 }
 
 

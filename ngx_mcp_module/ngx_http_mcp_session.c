@@ -64,6 +64,8 @@ static ngx_rbtree_node_t *ngx_http_mcp_session_alloc(
 static ngx_int_t ngx_http_mcp_session_idle(ngx_http_mcp_session_ctx_t *ctx,
     ngx_http_mcp_session_node_t *sn);
 static ngx_int_t ngx_http_mcp_session_evict(ngx_http_mcp_session_ctx_t *ctx);
+static ngx_http_mcp_session_node_t *ngx_http_mcp_session_locate(
+    ngx_http_mcp_session_ctx_t *ctx, ngx_str_t *id);
 
 
 #define ngx_http_mcp_session_node(node)                                      \
@@ -491,80 +493,83 @@ ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
 }
 
 
+static ngx_http_mcp_session_node_t *
+ngx_http_mcp_session_locate(ngx_http_mcp_session_ctx_t *ctx, ngx_str_t *id)
+{
+    ngx_http_mcp_session_node_t  *sn;
+
+    /* under the zone's lock; an expired session is gone */
+
+    if (id->len != NGX_HTTP_MCP_SESSION_ID_LEN) {
+        return NULL;
+    }
+
+    sn = ngx_http_mcp_session_lookup(ctx, id->data,
+                                     ngx_crc32_short(id->data, id->len));
+
+    if (sn != NULL && ngx_http_mcp_session_idle(ctx, sn)) {
+        ngx_http_mcp_session_free(ctx, sn);
+        return NULL;
+    }
+
+    return sn;
+}
+
+
 ngx_int_t
 ngx_http_mcp_session_find(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
     ngx_http_mcp_session_info_t *info)
 {
-    uint32_t                      hash;
     ngx_http_mcp_session_ctx_t   *ctx;
     ngx_http_mcp_session_node_t  *sn;
 
-    if (id->len != NGX_HTTP_MCP_SESSION_ID_LEN) {
-        return NGX_DECLINED;
-    }
-
     ctx = shm_zone->data;
-    hash = ngx_crc32_short(id->data, id->len);
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    sn = ngx_http_mcp_session_lookup(ctx, id->data, hash);
+    sn = ngx_http_mcp_session_locate(ctx, id);
 
-    if (sn == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
-        return NGX_DECLINED;
+    if (sn != NULL) {
+        /* another worker's clock may be a few ms ahead of ours */
+
+        if ((ngx_msec_int_t) (ngx_current_msec - sn->last) > 0) {
+            sn->last = ngx_current_msec;
+        }
+
+        ngx_queue_remove(&sn->queue);
+        ngx_queue_insert_head(&ctx->sh->queue, &sn->queue);
+
+        info->version = sn->version;
     }
-
-    if (ngx_http_mcp_session_idle(ctx, sn)) {
-        ngx_http_mcp_session_free(ctx, sn);
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
-        return NGX_DECLINED;
-    }
-
-    /* another worker's clock may be a few ms ahead of ours */
-
-    if ((ngx_msec_int_t) (ngx_current_msec - sn->last) > 0) {
-        sn->last = ngx_current_msec;
-    }
-    ngx_queue_remove(&sn->queue);
-    ngx_queue_insert_head(&ctx->sh->queue, &sn->queue);
-
-    info->version = sn->version;
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    return NGX_OK;
+    return sn ? NGX_OK : NGX_DECLINED;
 }
 
 
 ngx_int_t
 ngx_http_mcp_session_delete(ngx_shm_zone_t *shm_zone, ngx_str_t *id)
 {
-    uint32_t                      hash;
+    ngx_int_t                     rc;
     ngx_http_mcp_session_ctx_t   *ctx;
     ngx_http_mcp_session_node_t  *sn;
 
-    if (id->len != NGX_HTTP_MCP_SESSION_ID_LEN) {
-        return NGX_DECLINED;
-    }
-
     ctx = shm_zone->data;
-    hash = ngx_crc32_short(id->data, id->len);
+    rc = NGX_DECLINED;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    sn = ngx_http_mcp_session_lookup(ctx, id->data, hash);
+    sn = ngx_http_mcp_session_locate(ctx, id);
 
-    if (sn == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
-        return NGX_DECLINED;
+    if (sn != NULL) {
+        ngx_http_mcp_session_free(ctx, sn);
+        rc = NGX_OK;
     }
-
-    ngx_http_mcp_session_free(ctx, sn);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    return NGX_OK;
+    return rc;
 }
 
 
