@@ -10,14 +10,16 @@ build=${2:-$root/build}
 extra_cc=${MCP_CC_OPT:-}
 extra_ld=${MCP_LD_OPT:-}
 
-[ -f "$src/configure" ] || { echo "no nginx source tree at $src" >&2; exit 1; }
+# a release tarball has ./configure; a repository checkout auto/configure
+[ -f "$src/configure" ] || [ -f "$src/auto/configure" ] \
+    || { echo "no nginx source tree at $src" >&2; exit 1; }
 
 tree=$build/nginx-src
 stamp=$build/.configured
 mkdir -p "$build"
 
 # nginx's configure writes into its tree; work on a private copy.
-if [ ! -f "$tree/configure" ] || [ "$src" != "$(cat "$build/.src" 2>/dev/null)" ]
+if [ ! -f "$tree/auto/configure" ] || [ "$src" != "$(cat "$build/.src" 2>/dev/null)" ]
 then
     rm -rf "$tree" "$stamp"
     mkdir -p "$tree"
@@ -37,7 +39,10 @@ fi
 
 want="${flags[*]} | $extra_cc | $extra_ld | $(cat "$root/config")"
 if [ ! -f "$stamp" ] || [ "$want" != "$(cat "$stamp")" ]; then
-    (cd "$tree" && ./configure "${flags[@]}" \
+    configure=./configure
+    [ -f "$tree/configure" ] || configure=auto/configure
+
+    (cd "$tree" && $configure "${flags[@]}" \
         --with-cc-opt="-Werror -Wall -Wextra -Wno-unused-parameter \
 -Wno-missing-field-initializers -fPIC $extra_cc" \
         --with-ld-opt="-fPIC $extra_ld" \
