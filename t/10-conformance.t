@@ -35,7 +35,8 @@ close $fh;
 # the example's fixed addresses and relative paths, made this test's own
 $conf =~ s/127\.0\.0\.1:8081/127.0.0.1:$port/g;
 $conf =~ s/127\.0\.0\.1:9101/127.0.0.1:${\ $backend->port }/g;
-$conf =~ s{load_module build/}{load_module $root/build/}g;
+$conf =~ s{load_module build/ngx_http_mcp_module\.so}
+          {load_module ${\ module_path()}}g;
 $conf =~ s{build/conformance/}{\$TEST_PREFIX/logs/}g;
 $conf =~ s{=schemas/}{=$root/conf-examples/schemas/}g;
 $conf =~ s/^daemon off;/daemon on;/m;

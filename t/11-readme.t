@@ -26,7 +26,8 @@ like($conf, qr/load_module/, 'the example loads the module');
 my $backend = start_backend('example_backend.py');
 my $port = free_port();
 
-$conf =~ s{load_module /path/to/}{load_module $root/build/};
+$conf =~ s{load_module /path/to/ngx_http_mcp_module\.so}
+          {load_module ${\ module_path()}};
 $conf =~ s/listen 8080;/listen 127.0.0.1:$port;/;
 $conf =~ s/127\.0\.0\.1:9001/127.0.0.1:${\ $backend->port }/g;
 $conf =~ s{=schemas/}{=$root/conf-examples/schemas/}g;
