@@ -7,6 +7,7 @@
 #   make fuzz         fuzz the protocol core for FUZZ_SECONDS (libFuzzer)
 #   make valgrind     the suite with nginx under valgrind memcheck
 #   make NGINX_SRC=DIR  build against another nginx source tree
+#   make test-nginx NGINX_SRC=DIR  the suite on nginx built from DIR
 
 NGINX_SRC ?= /usr/share/nginx/src
 NGINX     ?= /usr/sbin/nginx
@@ -16,7 +17,7 @@ SOURCES   := config $(wildcard ngx_mcp_module/*.c ngx_mcp_module/*.h)
 PROVE     ?= prove
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps deps-run run test sanitize valgrind unit fuzz clean
+.PHONY: all deps deps-run run test test-nginx sanitize valgrind unit fuzz clean
 
 all: $(MODULE)
 
@@ -40,6 +41,10 @@ test: deps
 # the suite against a build with AddressSanitizer and UBSan
 sanitize: deps
 	tools/sanitize.sh
+
+# the suite against nginx and the module built from NGINX_SRC
+test-nginx: deps
+	tools/test-other-nginx.sh $(NGINX_SRC)
 
 # the suite with every nginx process under valgrind's memcheck
 valgrind: deps
