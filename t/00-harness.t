@@ -47,6 +47,39 @@ is_deeply($blocks[0]{sections}, {
 ok(!eval { parse_blocks("=== T\n--- respnse_body: x\n"); 1 } && $@ =~ /unknown section/,
    'parse_blocks rejects unknown sections');
 
+@blocks = parse_blocks(<<'EOT', defaults => { workers => 2, config => "from run_blocks\n", backend => 'b.py' });
+=== DEFAULTS
+--- no_module
+--- config
+location / { return 204; }
+
+=== A: takes the defaults
+--- request
+GET /
+=== B: sets its own
+--- config
+location / { return 200; }
+--- backend
+--- workers: 3
+EOT
+is_deeply([map { $_->{title} } @blocks], ['A: takes the defaults', 'B: sets its own'],
+          'defaults: the DEFAULTS block is not run');
+is_deeply($blocks[0]{sections}, {
+    no_module => '', config => 'location / { return 204; }', workers => '2', backend => 'b.py',
+    request   => 'GET /',
+}, 'defaults: applied to a block without those sections; DEFAULTS wins over run_blocks defaults');
+is_deeply($blocks[1]{sections}, {
+    no_module => '', config => 'location / { return 200; }', workers => '3', backend => '',
+}, 'defaults: a section the block sets, even empty, overrides the default');
+is_deeply([map { $_->{sections} } parse_blocks("=== T\n--- config: x\n=== U\n", defaults => { config => 'y' })],
+          [{ config => 'x' }, { config => 'y' }], 'defaults: run_blocks defaults without a DEFAULTS block');
+ok(!eval { parse_blocks("=== DEFAULTS\n--- request\nGET /\n=== T\n"); 1 }
+   && $@ =~ /section 'request' cannot have a default/, 'defaults: only server sections');
+ok(!eval { parse_blocks("=== T\n", defaults => { confg => 'x' }); 1 }
+   && $@ =~ /section 'confg' cannot have a default/, 'defaults: run_blocks defaults are checked too');
+ok(!eval { parse_blocks("=== T\n--- config: x\n=== DEFAULTS\n--- config: y\n"); 1 }
+   && $@ =~ /DEFAULTS at line 3 is not the first block/, 'defaults: DEFAULTS must come first');
+
 my $got = JSON::PP->new->decode('{"a":1,"b":[true,{"c":"x","d":null}],"e":"1","f":{}}');
 my $dec = sub { JSON::PP->new->decode($_[0]) };
 is(json_subset_diff($dec->('{"b":[true,{"c":"x"}],"e":"1"}'), $got), undef, 'subset: nested match');
@@ -217,16 +250,19 @@ END { kill 'TERM', $child if $child }
 
 # --- blocks ------------------------------------------------------------------
 
-our $first_master;
-run_blocks();
+# Every block gets no_module from run_blocks and, unless it has its own, the
+# config of the DEFAULTS block.
+our ($first_master, $defaults_master);
+run_blocks(defaults => { no_module => '' });
 
 __DATA__
 
-=== TEST 1: plain return
---- no_module
+=== DEFAULTS
 --- config
 location = /hello { add_header X-Answer 42; return 200 "hello world"; }
 location /missing { root $TEST_PREFIX/html; }
+
+=== TEST 1: plain return
 --- request
 GET /hello
 --- response_body: hello world
@@ -239,10 +275,6 @@ Content-Length: ~ ^\d+$
 --- response_body_unlike: bye
 
 === TEST 2: same config reuses the running nginx
---- no_module
---- config
-location = /hello { add_header X-Answer 42; return 200 "hello world"; }
-location /missing { root $TEST_PREFIX/html; }
 --- request_eval
 $main::first_master = $Test::McpNginx::NGINX->master_pid; "GET /missing/file"
 --- error_code: 404
@@ -253,10 +285,6 @@ No such file or directory
 [warn]
 
 === TEST 3: still the same instance
---- no_module
---- config
-location = /hello { add_header X-Answer 42; return 200 "hello world"; }
-location /missing { root $TEST_PREFIX/html; }
 --- request_eval
 Test::More::is($Test::McpNginx::NGINX->master_pid, $main::first_master, 'TEST 3: nginx reused');
 "GET /hello"
@@ -264,7 +292,6 @@ Test::More::is($Test::McpNginx::NGINX->master_pid, $main::first_master, 'TEST 3:
 --- response_body_eval: "hello " . "world"
 
 === TEST 4: default POST headers and more_headers
---- no_module
 --- backend: ../t/harness-fixtures/fake_backend.py
 --- config
 location / { proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT; }
@@ -280,7 +307,6 @@ X-Extra: 1
             "content-length":"9","host":"*ANY*"}}
 
 === TEST 5: empty more_headers value removes a default
---- no_module
 --- backend: ../t/harness-fixtures/fake_backend.py
 --- config
 location / { proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT; }
@@ -293,7 +319,6 @@ Content-Type:
 {"body_length":0,"headers":{"accept":"application/json, text/event-stream"}}
 
 === TEST 6: init sends the session headers
---- no_module
 --- backend: ../t/harness-fixtures/fake_backend.py
 --- config
 location / { proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT; }
@@ -309,7 +334,6 @@ Content-Type: application/json
 --- response_body_like: "mcp-session-id": "$SESSION_ID"
 
 === TEST 7: more_headers overrides the session headers
---- no_module
 --- backend: ../t/harness-fixtures/fake_backend.py
 --- config
 location / { proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT; }
@@ -325,7 +349,6 @@ MCP-Protocol-Version: 2025-11-25
 {"result":{"headers":{"mcp-protocol-version":"2025-11-25"}}}
 
 === TEST 8: exact JSON of an event stream, through nginx
---- no_module
 --- backend: ../t/harness-fixtures/fake_backend.py
 --- config
 location / { proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT; }
@@ -336,7 +359,6 @@ GET /sse
 --- response_json_subset: ["*ANY*",{"b":2}]
 
 === TEST 9: generated large body
---- no_module
 --- backend: ../t/harness-fixtures/fake_backend.py
 --- config
 location / { proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT; client_max_body_size 4m; }
@@ -345,7 +367,6 @@ location / { proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT; client_max_body_siz
 --- response_json_subset: {"body_length":2000000}
 
 === TEST 10: workers, main_config and HTTP/1.0
---- no_module
 --- workers: 2
 --- main_config
 env TEST_MCP_HARNESS;
@@ -360,7 +381,6 @@ Test::More::is(scalar(my @w = $Test::McpNginx::NGINX->worker_pids), 2, 'TEST 10:
 [info]
 
 === TEST 11: missing Host is rejected
---- no_module
 --- config
 location = /hello { return 200 "hello world"; }
 --- request
@@ -370,7 +390,6 @@ Host:
 --- error_code: 400
 
 === TEST 12: a bad directive is refused
---- no_module
 --- config
 location = /hello { no_such_directive on; }
 --- must_die: unknown directive "no_such_directive"
@@ -379,3 +398,26 @@ location = /hello { no_such_directive on; }
 --- skip: shows that skip works
 --- request
 GET /never
+
+=== TEST 14: a block's own config overrides the default one
+--- config
+location = /hello { return 200 "own config"; }
+--- request_eval
+Test::More::unlike($Test::McpNginx::NGINX->conf_text, qr/load_module/, 'TEST 14: default no_module applies');
+"GET /hello"
+--- response_body: own config
+--- response_headers
+!X-Answer
+
+=== TEST 15: the next block without a config is back on the default one
+--- request_eval
+$main::defaults_master = $Test::McpNginx::NGINX->master_pid; "GET /hello"
+--- response_body: hello world
+--- response_headers
+X-Answer: 42
+
+=== TEST 16: blocks sharing the defaults reuse one nginx
+--- request_eval
+Test::More::is($Test::McpNginx::NGINX->master_pid, $main::defaults_master, 'TEST 16: nginx reused');
+"GET /missing/file"
+--- error_code: 404

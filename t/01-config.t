@@ -166,6 +166,10 @@ run_blocks();
 
 __DATA__
 
+=== DEFAULTS
+--- config
+location = /mcp { mcp; }
+
 === TEST 1: minimal mcp location starts (2025-06-18 basic/transports#streamable-http)
 --- config
 location = /mcp { mcp; }
@@ -191,8 +195,6 @@ location = /mcp {
 mcp_session_zone zone=mcp:1m;
 mcp_tool echo /t/echo;
 mcp_tool echo /t/echo2;
---- config
-location = /mcp { mcp; }
 --- must_die: duplicate tool name "echo"
 
 === TEST 4: same tool name at two levels is a replacement, not a duplicate
@@ -305,8 +307,6 @@ location = /mcp { mcp; mcp_tool echo /t/echo output_schema=$TEST_ROOT/t/data/non
 
 === TEST 23: mcp without mcp_session_zone
 --- http_config
---- config
-location = /mcp { mcp; }
 --- must_die: "mcp" requires "mcp_session_zone"
 
 === TEST 24: mcp_health with a bad value
@@ -317,44 +317,32 @@ location = /health { mcp_health alive; }
 === TEST 25: session zone too small
 --- http_config
 mcp_session_zone zone=tiny:16k;
---- config
-location = /mcp { mcp; }
 --- must_die: zone "zone=tiny:16k" is too small
 
 === TEST 26: duplicate mcp_session_zone
 --- http_config
 mcp_session_zone zone=one:1m;
 mcp_session_zone zone=two:1m;
---- config
-location = /mcp { mcp; }
 --- must_die: "mcp_session_zone" directive is duplicate
 
 === TEST 27: mcp_session_zone without zone=
 --- http_config
 mcp_session_zone idle_timeout=10m;
---- config
-location = /mcp { mcp; }
 --- must_die: must have "zone" parameter
 
 === TEST 28: mcp_session_zone with a size that does not parse
 --- http_config
 mcp_session_zone zone=mcp:lots;
---- config
-location = /mcp { mcp; }
 --- must_die: invalid zone size "zone=mcp:lots"
 
 === TEST 29: mcp_session_zone with a bad idle_timeout
 --- http_config
 mcp_session_zone zone=mcp:1m idle_timeout=forever;
---- config
-location = /mcp { mcp; }
 --- must_die: invalid idle_timeout "idle_timeout=forever"
 
 === TEST 30: mcp_session_zone with an unknown parameter
 --- http_config
 mcp_session_zone zone=mcp:1m persist=yes;
---- config
-location = /mcp { mcp; }
 --- must_die: invalid parameter "persist=yes"
 
 === TEST 31: mcp_session_zone is not allowed in server{}

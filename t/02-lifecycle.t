@@ -82,9 +82,11 @@ run_blocks();
 
 __DATA__
 
-=== TEST 1: initialize at 2025-03-26 is echoed (2025-03-26 basic/lifecycle#version-negotiation)
+=== DEFAULTS
 --- config
 location = /mcp { mcp; }
+
+=== TEST 1: initialize at 2025-03-26 is echoed (2025-03-26 basic/lifecycle#version-negotiation)
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
@@ -95,8 +97,6 @@ Mcp-Session-Id: ~ ^[0-9a-f]{32}$
 {"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-03-26","capabilities":{"tools":{"listChanged":false}},"serverInfo":{"name":"ngx_mcp_module","version":"0.1.0"}}}
 
 === TEST 2: initialize at 2025-06-18 is echoed (2025-06-18 basic/lifecycle#version-negotiation)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
@@ -107,8 +107,6 @@ Mcp-Session-Id: ~ ^[0-9a-f]{32}$
 {"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{"listChanged":false}},"serverInfo":{"name":"ngx_mcp_module","version":"0.1.0"}}}
 
 === TEST 3: initialize at 2025-11-25 is echoed (2025-11-25 basic/lifecycle#version-negotiation)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
@@ -119,8 +117,6 @@ Mcp-Session-Id: ~ ^[0-9a-f]{32}$
 {"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{"listChanged":false}},"serverInfo":{"name":"ngx_mcp_module","version":"0.1.0"}}}
 
 === TEST 4: unsupported older version 2024-11-05 gets the latest (2025-06-18 basic/lifecycle#version-negotiation)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
@@ -130,8 +126,6 @@ Mcp-Session-Id: ~ ^[0-9a-f]{32}$
 {"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{"listChanged":false}},"serverInfo":{"name":"ngx_mcp_module","version":"0.1.0"}}}
 
 === TEST 5: unknown version 1999-01-01 gets the latest (2025-06-18 basic/lifecycle#version-negotiation)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"1999-01-01","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
@@ -141,8 +135,6 @@ Mcp-Session-Id: ~ ^[0-9a-f]{32}$
 {"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25"}}
 
 === TEST 6: a version that only starts like a supported one is not supported (2025-06-18 basic/lifecycle#version-negotiation)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18x","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
@@ -150,8 +142,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25"}}
 
 === TEST 7: initialize with a string id echoes it (2025-06-18 basic#responses)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":"init-α","method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
@@ -159,8 +149,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":"init-α","result":{"protocolVersion":"2025-06-18"}}
 
 === TEST 8: the session created by initialize answers ping (2025-06-18 basic/utilities/ping)
---- config
-location = /mcp { mcp; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -171,8 +159,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"result":{}}
 
 === TEST 9: ping with a string id (2025-11-25 basic/utilities/ping)
---- config
-location = /mcp { mcp; }
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -180,8 +166,6 @@ POST /mcp
 --- response_body: {"jsonrpc":"2.0","id":"p-1","result":{}}
 
 === TEST 10: ping in a 2025-03-26 session (2025-03-26 basic/utilities/ping)
---- config
-location = /mcp { mcp; }
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -226,8 +210,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25","capabilities":{"tools":{"listChanged":false}},"serverInfo":{"name":"ngx_mcp_module","version":"0.1.0"}}}
 
 === TEST 15: initialize without protocolVersion (2025-06-18 basic/lifecycle#initialization)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":7,"method":"initialize","params":{"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
@@ -240,8 +222,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Invalid params
 
 === TEST 16: initialize with a numeric protocolVersion (2025-06-18 basic/lifecycle#initialization)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":"x","method":"initialize","params":{"protocolVersion":20250618,"capabilities":{}}}
@@ -252,8 +232,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":"x","error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 17: initialize with params as an array (2025-06-18 basic/lifecycle#initialization)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":8,"method":"initialize","params":["2025-06-18"]}
@@ -264,8 +242,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":8,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 18: initialize without params (2025-06-18 basic/lifecycle#initialization)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":9,"method":"initialize"}
@@ -276,8 +252,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":9,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 19: initialize carrying Mcp-Session-Id is refused (2025-06-18 basic/transports#session-management)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
@@ -291,8 +265,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 20: initialize inside a batch is refused (2025-03-26 basic/lifecycle#initialization: "MUST NOT be part of a JSON-RPC batch")
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 [{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}]
@@ -303,8 +275,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 21: initialize after another message in a batch is refused (2025-03-26 basic/lifecycle#initialization)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 [{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}]
@@ -315,8 +285,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 22: notifications/initialized is accepted with 202 and no body (2025-06-18 basic/transports#sending-messages-to-the-server)
---- config
-location = /mcp { mcp; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -325,8 +293,6 @@ POST /mcp
 --- response_body:
 
 === TEST 23: notifications/initialized at 2025-03-26 (2025-03-26 basic/transports#sending-messages-to-the-server)
---- config
-location = /mcp { mcp; }
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -335,8 +301,6 @@ POST /mcp
 --- response_body:
 
 === TEST 24: a request before initialize (no session) is refused (2025-06-18 basic/transports#session-management)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":1,"method":"tools/list"}
@@ -347,8 +311,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 25: ping before initialize (no session) is refused (2025-06-18 basic/transports#session-management)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":1,"method":"ping"}
@@ -359,8 +321,6 @@ MCP-Protocol-Version: 2025-06-18
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 26: notifications/initialized without a session is refused (2025-06-18 basic/transports#session-management)
---- config
-location = /mcp { mcp; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","method":"notifications/initialized"}
@@ -369,8 +329,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 27: re-initialize inside a session is refused with -32600 (2025-06-18 basic/transports#session-management, basic/lifecycle#initialization)
---- config
-location = /mcp { mcp; }
 --- init: 2025-06-18
 --- request
 POST /mcp

@@ -157,9 +157,11 @@ run_blocks();
 
 __DATA__
 
-=== TEST 1: Accept with both types (2025-06-18 basic/transports#sending-messages-to-the-server)
+=== DEFAULTS
 --- config
 location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
+
+=== TEST 1: Accept with both types (2025-06-18 basic/transports#sending-messages-to-the-server)
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -169,8 +171,6 @@ Accept: application/json, text/event-stream
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 2: missing Accept is refused with 406 (2025-06-18 basic/transports#sending-messages-to-the-server)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -184,8 +184,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 3: Accept with only application/json (2025-06-18 basic/transports#sending-messages-to-the-server)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -197,8 +195,6 @@ Accept: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 4: Accept with only text/event-stream (2025-06-18 basic/transports#sending-messages-to-the-server)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -210,8 +206,6 @@ Accept: text/event-stream
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 5: Accept */* covers both (RFC 9110 12.5.1; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -221,8 +215,6 @@ Accept: */*
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 6: Accept application/*;q=1 with text/* (RFC 9110 12.5.1)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -232,8 +224,6 @@ Accept: application/*;q=1, text/*
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 7: Accept with q=0 on event-stream refuses it (RFC 9110 12.4.2)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -245,8 +235,6 @@ Accept: application/json, text/event-stream;q=0
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 8: Accept with q=0.000 refuses (RFC 9110 12.4.2)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -256,8 +244,6 @@ Accept: application/json; q=0.000, text/event-stream
 --- error_code: 406
 
 === TEST 9: Accept with a low but non-zero q accepts (RFC 9110 12.4.2)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -267,8 +253,6 @@ Accept: application/json;q=0.001, text/event-stream;q=0.5
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 10: */*;q=0 alone refuses (RFC 9110 12.5.1)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -278,8 +262,6 @@ Accept: */*;q=0
 --- error_code: 406
 
 === TEST 11: the most specific range decides: application/json;q=0 with */* refuses (RFC 9110 12.5.1)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -289,8 +271,6 @@ Accept: */*, application/json;q=0
 --- error_code: 406
 
 === TEST 12: the most specific range decides: text/*;q=0 with text/event-stream accepts (RFC 9110 12.5.1)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -300,8 +280,6 @@ Accept: text/*;q=0, text/event-stream, application/json
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 13: Accept split over two header lines (RFC 9110 5.3)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -312,8 +290,6 @@ Accept: text/event-stream
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 14: media types compare case-insensitively (RFC 9110 8.3.1)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -323,8 +299,6 @@ Accept: Application/JSON, Text/Event-Stream
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 15: a similar but different type is no match (2025-06-18 basic/transports#sending-messages-to-the-server)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -334,8 +308,6 @@ Accept: application/json-seq, text/event-stream
 --- error_code: 406
 
 === TEST 16: the q parameter name is case-insensitive: Q=0 refuses (RFC 9110 5.6.6, 12.4.2)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -345,8 +317,6 @@ Accept: application/json;Q=0, text/event-stream
 --- error_code: 406
 
 === TEST 17: a tab before q=0 still refuses (RFC 9110 5.6.3 OWS, 12.4.2)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -356,8 +326,6 @@ Accept: application/json;	q=0, text/event-stream
 --- error_code: 406
 
 === TEST 18: Accept is checked for initialize too (2025-06-18 basic/transports#sending-messages-to-the-server)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- request
 POST /mcp
 {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{}}}
@@ -368,8 +336,6 @@ Accept: application/json
 !Mcp-Session-Id
 
 === TEST 19: missing Content-Type is refused with 415 (2025-06-18 basic/transports#sending-messages-to-the-server)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -383,8 +349,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 20: Content-Type text/plain is refused with 415
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -396,8 +360,6 @@ Content-Type: text/plain
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 21: Content-Type with a charset parameter is accepted (RFC 9110 8.3.1)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -407,8 +369,6 @@ Content-Type: application/json; charset=utf-8
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 22: Content-Type compares case-insensitively (RFC 9110 8.3.1)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -418,8 +378,6 @@ Content-Type: Application/JSON;charset=UTF-8
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 23: Content-Type application/json-patch+json is not application/json
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -429,8 +387,6 @@ Content-Type: application/json-patch+json
 --- error_code: 415
 
 === TEST 24: missing Mcp-Session-Id is refused with 400 (2025-06-18 basic/transports#session-management)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -444,8 +400,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 25: Mcp-Session-Id with a space is malformed (2025-06-18 basic/transports#session-management)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -458,8 +412,6 @@ Mcp-Session-Id: abc def
 --- response_body_like: [Mm]alformed
 
 === TEST 26: unknown Mcp-Session-Id gets 404 (2025-06-18 basic/transports#session-management)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -473,8 +425,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}
 
 === TEST 27: unknown Mcp-Session-Id of another shape gets 404 (2025-06-18 basic/transports#session-management)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -486,8 +436,6 @@ Mcp-Session-Id: not-a-session-of-ours
 {"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}
 
 === TEST 28: missing MCP-Protocol-Version is accepted (2025-06-18 basic/transports#protocol-version-header)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -497,8 +445,6 @@ MCP-Protocol-Version:
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 29: without MCP-Protocol-Version the session's negotiated version governs (title listed at 2025-06-18)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -509,8 +455,6 @@ MCP-Protocol-Version:
 {"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"t","title":"Titled","inputSchema":{"type":"object"}}]}}
 
 === TEST 30: unsupported MCP-Protocol-Version 2024-11-05 gets 400 listing supported versions (2025-06-18 basic/transports#protocol-version-header)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -525,8 +469,6 @@ Content-Type: application/json
 --- response_body_like: 2025-03-26, 2025-06-18, 2025-11-25
 
 === TEST 31: garbage MCP-Protocol-Version gets 400 (2025-06-18 basic/transports#protocol-version-header)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -539,8 +481,6 @@ MCP-Protocol-Version: latest
 --- response_body_like: 2025-03-26, 2025-06-18, 2025-11-25
 
 === TEST 32: a supported MCP-Protocol-Version other than the negotiated one is served; the session's revision governs: no batch for a 2025-06-18 session (2025-06-18 basic/transports#protocol-version-header: 400 only for invalid or unsupported values)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -552,8 +492,6 @@ MCP-Protocol-Version: 2025-03-26
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: JSON-RPC batches are not supported in protocol revision 2025-06-18"}}
 
 === TEST 33: a newer supported MCP-Protocol-Version on a 2025-03-26 session is served, and the session keeps its batches (2025-03-26 basic/transports)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -565,8 +503,6 @@ MCP-Protocol-Version: 2025-11-25
 [{"jsonrpc":"2.0","id":1,"result":{}},{"jsonrpc":"2.0","id":2,"result":{}}]
 
 === TEST 34: GET gets 405 with Allow (2025-06-18 basic/transports#listening-for-messages-from-the-server)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 GET /mcp
@@ -580,8 +516,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 35: GET without a session gets 405 too (2025-03-26 basic/transports#listening-for-messages-from-the-server)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- request
 GET /mcp
 --- error_code: 405
@@ -589,8 +523,6 @@ GET /mcp
 Allow: POST, DELETE
 
 === TEST 36: PUT gets 405 with Allow
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- request
 PUT /mcp
 {"jsonrpc":"2.0","id":1,"method":"ping"}
@@ -601,8 +533,6 @@ Allow: POST, DELETE
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 37: PATCH gets 405 with Allow
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- request
 PATCH /mcp
 {}
@@ -611,8 +541,6 @@ PATCH /mcp
 Allow: POST, DELETE
 
 === TEST 38: HEAD gets 405 with Allow and no body
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- request
 HEAD /mcp
 --- error_code: 405
@@ -621,8 +549,6 @@ Allow: POST, DELETE
 --- response_body:
 
 === TEST 39: OPTIONS gets 405 with Allow
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- request
 OPTIONS /mcp
 --- error_code: 405
@@ -630,8 +556,6 @@ OPTIONS /mcp
 Allow: POST, DELETE
 
 === TEST 40: DELETE without Mcp-Session-Id gets 400 (2025-06-18 basic/transports#session-management)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- request
 DELETE /mcp
 --- error_code: 400
@@ -639,8 +563,6 @@ DELETE /mcp
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 41: DELETE of an unknown session gets 404 (2025-06-18 basic/transports#session-management)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- request
 DELETE /mcp
 --- more_headers
@@ -650,8 +572,6 @@ Mcp-Session-Id: ffffffffffffffffffffffffffffffff
 {"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}
 
 === TEST 42: DELETE with a malformed session id gets 400 (2025-06-18 basic/transports#session-management)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- request
 DELETE /mcp
 --- more_headers
@@ -659,8 +579,6 @@ Mcp-Session-Id: a b
 --- error_code: 400
 
 === TEST 43: DELETE of the block's session gets 200 and an empty body (2025-06-18 basic/transports#session-management)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-11-25
 --- request
 DELETE /mcp
@@ -668,8 +586,6 @@ DELETE /mcp
 --- response_body:
 
 === TEST 44: a client's JSON-RPC result response gets 202 (2025-06-18 basic/transports#sending-messages-to-the-server)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -678,8 +594,6 @@ POST /mcp
 --- response_body:
 
 === TEST 45: a client's JSON-RPC error response gets 202 (2025-06-18 basic/transports#sending-messages-to-the-server)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -688,8 +602,6 @@ POST /mcp
 --- response_body:
 
 === TEST 46: any notification gets 202 (2025-06-18 basic/transports#sending-messages-to-the-server)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -698,8 +610,6 @@ POST /mcp
 --- response_body:
 
 === TEST 47: an unknown notification gets 202 too (2025-06-18 basic#notifications)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -708,8 +618,6 @@ POST /mcp
 --- response_body:
 
 === TEST 48: a response with both result and error is not a valid message (2025-06-18 basic#responses)
---- config
-location = /mcp { mcp; mcp_tool t /t "title=Titled"; }
 --- init: 2025-06-18
 --- request
 POST /mcp

@@ -60,7 +60,7 @@ run_blocks();
 
 __DATA__
 
-=== TEST 1: truncated JSON -> 400 -32700 (JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
+=== DEFAULTS
 --- backend: example_backend.py
 --- config
 location = /mcp {
@@ -83,6 +83,8 @@ location /tools/ {
     internal;
     proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
 }
+
+=== TEST 1: truncated JSON -> 400 -32700 (JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -95,28 +97,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 2: truncated JSON after a complete value -> 400 -32700 (JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -129,28 +109,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 3: invalid JSON (unquoted keys) -> 400 -32700 (JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -163,28 +121,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 4: invalid JSON (single quotes) -> 400 -32700 (JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -197,28 +133,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 5: invalid JSON (trailing comma) -> 400 -32700 (JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -231,28 +145,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 6: invalid JSON (NaN literal) -> 400 -32700 (JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -265,28 +157,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 7: garbage after the message -> 400 -32700 (JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -299,28 +169,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 8: two messages without a batch -> 400 -32700 (JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -333,28 +181,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 9: empty body -> 400 -32700 (JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -366,28 +192,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 10: only whitespace -> 400 -32700 (JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -400,28 +204,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 11: invalid UTF-8 byte \xff in a string -> 400 -32700 (RFC 8259 section 8.1; JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"s\":\"" . "\xff" . "\"}}"
@@ -433,28 +215,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 12: overlong UTF-8 \xc0\xaf in a string -> 400 -32700 (RFC 8259 section 8.1; JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"s\":\"" . "\xc0\xaf" . "\"}}"
@@ -466,28 +226,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 13: UTF-8 encoded surrogate \xed\xa0\x80 in a string -> 400 -32700 (RFC 8259 section 8.1; JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"s\":\"" . "\xed\xa0\x80" . "\"}}"
@@ -499,28 +237,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 14: truncated UTF-8 sequence \xe2\x82 in a string -> 400 -32700 (RFC 8259 section 8.1; JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"s\":\"" . "\xe2\x82" . "\"}}"
@@ -532,28 +248,6 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 15: UTF-8 beyond U+10FFFF \xf4\x90\x80\x80 in a string -> 400 -32700 (RFC 8259 section 8.1; JSON-RPC 2.0 section 5.1 -32700; 2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"s\":\"" . "\xf4\x90\x80\x80" . "\"}}"
@@ -565,56 +259,12 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 16: valid UTF-8 bytes \xc3\xa9 in the same place are accepted (control for the cases above)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"s\":\"" . "\xc3\xa9" . "\"}}"
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 17: invalid UTF-8 in an object key -> 400 -32700 (RFC 8259 section 8.1)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"\xff\":1}}"
@@ -624,28 +274,6 @@ location /tools/ {
 --- response_body_like: "message":"Parse error
 
 === TEST 18: invalid UTF-8 outside strings -> 400 -32700 (RFC 8259 section 8.1)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n\xff{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}"
@@ -655,28 +283,6 @@ location /tools/ {
 --- response_body_like: "message":"Parse error
 
 === TEST 19: valid multi-byte UTF-8 is accepted (RFC 8259 section 8.1)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -685,28 +291,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":"ünïcødé-✓-😀","result":{}}
 
 === TEST 20: escaped U+0000 in a string is valid JSON and accepted (RFC 8259 section 7)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -714,28 +298,6 @@ POST /mcp
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 21: a parse error needs no session (2025-06-18 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- request
 POST /mcp
 {"jsonrpc":
@@ -745,28 +307,6 @@ POST /mcp
 --- response_body_like: "message":"Parse error
 
 === TEST 22: message that is a string -> 400 -32600 id null (JSON-RPC 2.0 section 5.1 -32600; 2025-06-18 basic#requests)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -778,28 +318,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 23: message that is a number -> 400 -32600 id null (JSON-RPC 2.0 section 5.1 -32600; 2025-06-18 basic#requests)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -811,28 +329,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 24: message that is null -> 400 -32600 id null (JSON-RPC 2.0 section 5.1 -32600; 2025-06-18 basic#requests)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -844,28 +340,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 25: message that is true -> 400 -32600 id null (JSON-RPC 2.0 section 5.1 -32600; 2025-06-18 basic#requests)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -877,28 +351,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 26: message that is false -> 400 -32600 id null (JSON-RPC 2.0 section 5.1 -32600; 2025-06-18 basic#requests)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -910,28 +362,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 27: id that is null -> 400 -32600 id null (2025-06-18 basic#requests: id MUST be a string or integer)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -943,28 +373,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 28: id that is a float -> 400 -32600 id null (2025-06-18 basic#requests: id MUST be a string or integer)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -976,28 +384,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 29: id that is a boolean -> 400 -32600 id null (2025-06-18 basic#requests: id MUST be a string or integer)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1009,28 +395,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 30: id that is an object -> 400 -32600 id null (2025-06-18 basic#requests: id MUST be a string or integer)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1042,28 +406,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 31: id that is an array -> 400 -32600 id null (2025-06-18 basic#requests: id MUST be a string or integer)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1075,28 +417,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 32: id that is a string is echoed (2025-06-18 basic#responses)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1104,28 +424,6 @@ POST /mcp
 --- response_body: {"jsonrpc":"2.0","id":"req-1","result":{}}
 
 === TEST 33: id that is an empty string is echoed (2025-06-18 basic#responses)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1133,28 +431,6 @@ POST /mcp
 --- response_body: {"jsonrpc":"2.0","id":"","result":{}}
 
 === TEST 34: id that is an integer is echoed (2025-06-18 basic#responses)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1162,28 +438,6 @@ POST /mcp
 --- response_body: {"jsonrpc":"2.0","id":7,"result":{}}
 
 === TEST 35: id that is zero is echoed (2025-06-18 basic#responses)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1191,28 +445,6 @@ POST /mcp
 --- response_body: {"jsonrpc":"2.0","id":0,"result":{}}
 
 === TEST 36: id that is a negative integer is echoed (2025-06-18 basic#responses)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1220,28 +452,6 @@ POST /mcp
 --- response_body: {"jsonrpc":"2.0","id":-12,"result":{}}
 
 === TEST 37: id that is a large integer is echoed (2025-06-18 basic#responses)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1249,28 +459,6 @@ POST /mcp
 --- response_body: {"jsonrpc":"2.0","id":9007199254740991,"result":{}}
 
 === TEST 38: method that is a number -> 400 -32600 with the id (JSON-RPC 2.0 section 5.1 -32600; 2025-06-18 basic#requests)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1280,28 +468,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":3,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 39: method that is null -> 400 -32600 with the id (JSON-RPC 2.0 section 5.1 -32600; 2025-06-18 basic#requests)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1311,28 +477,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":3,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 40: method that is an object -> 400 -32600 with the id (JSON-RPC 2.0 section 5.1 -32600; 2025-06-18 basic#requests)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1342,28 +486,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":3,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 41: method that is an array -> 400 -32600 with the id (JSON-RPC 2.0 section 5.1 -32600; 2025-06-18 basic#requests)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1373,28 +495,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":3,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 42: request without method and without result/error -> 400 -32600 with the id (JSON-RPC 2.0 section 5.1 -32600; 2025-06-18 basic#requests)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1404,28 +504,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":"m","error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 43: empty object -> 400 -32600 id null (JSON-RPC 2.0 section 5.1 -32600; 2025-06-18 basic#requests)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1435,28 +513,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 44: empty method name is a method that does not exist -> 200 -32601 (JSON-RPC 2.0 section 5.1)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1465,28 +521,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":4,"error":{"code":-32601,"message":"Method not found"}}
 
 === TEST 45: params that is a string -> 400 -32600 with the id (JSON-RPC 2.0 section 4.2: params is a structured value)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1498,28 +532,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":5,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 46: params that is a number -> 400 -32600 with the id (JSON-RPC 2.0 section 4.2: params is a structured value)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1531,28 +543,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":5,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 47: params that is a boolean -> 400 -32600 with the id (JSON-RPC 2.0 section 4.2: params is a structured value)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1564,28 +554,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":5,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 48: params that is null -> 400 -32600 with the id (JSON-RPC 2.0 section 4.2: params is a structured value)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1597,28 +565,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":5,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 49: params that is an array on ping -> 200 -32602 (2025-06-18 basic#requests: params is an object)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1629,28 +575,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":6,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 50: params that is an array on tools/list -> 200 -32602 (2025-06-18 basic#requests)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -1659,28 +583,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":6,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 51: params that is an array on a notification -> 202 (2025-06-18 basic#notifications)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1689,28 +591,6 @@ POST /mcp
 --- response_body:
 
 === TEST 52: jsonrpc missing -> 400 -32600 with the id (JSON-RPC 2.0 section 4: MUST be exactly "2.0")
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1720,28 +600,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":8,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 53: jsonrpc "1.0" -> 400 -32600 with the id (JSON-RPC 2.0 section 4: MUST be exactly "2.0")
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1751,28 +609,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":8,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 54: jsonrpc the number 2.0 -> 400 -32600 with the id (JSON-RPC 2.0 section 4: MUST be exactly "2.0")
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1782,28 +618,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":8,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 55: jsonrpc "2.0 " -> 400 -32600 with the id (JSON-RPC 2.0 section 4: MUST be exactly "2.0")
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1813,28 +627,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":8,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 56: unknown method foo -> 200 -32601 (JSON-RPC 2.0 section 5.1; 2025-06-18 basic/lifecycle#capability-negotiation)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1845,28 +637,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":9,"error":{"code":-32601,"message":"Method not found"}}
 
 === TEST 57: unknown method resources/list -> 200 -32601 (JSON-RPC 2.0 section 5.1; 2025-06-18 basic/lifecycle#capability-negotiation)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1877,28 +647,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":9,"error":{"code":-32601,"message":"Method not found"}}
 
 === TEST 58: unknown method prompts/list -> 200 -32601 (JSON-RPC 2.0 section 5.1; 2025-06-18 basic/lifecycle#capability-negotiation)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1909,28 +657,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":9,"error":{"code":-32601,"message":"Method not found"}}
 
 === TEST 59: unknown method logging/setLevel -> 200 -32601 (JSON-RPC 2.0 section 5.1; 2025-06-18 basic/lifecycle#capability-negotiation)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1941,28 +667,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":9,"error":{"code":-32601,"message":"Method not found"}}
 
 === TEST 60: unknown method completion/complete -> 200 -32601 (JSON-RPC 2.0 section 5.1; 2025-06-18 basic/lifecycle#capability-negotiation)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1973,28 +677,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":9,"error":{"code":-32601,"message":"Method not found"}}
 
 === TEST 61: unknown method tools/list/extra -> 200 -32601 (JSON-RPC 2.0 section 5.1; 2025-06-18 basic/lifecycle#capability-negotiation)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2005,28 +687,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":9,"error":{"code":-32601,"message":"Method not found"}}
 
 === TEST 62: unknown method as a notification -> 202 (2025-06-18 basic#notifications)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2035,28 +695,6 @@ POST /mcp
 --- response_body:
 
 === TEST 63: tools/call of an unknown tool -> 200 -32602 naming it (2025-06-18 server/tools#error-handling)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2068,28 +706,6 @@ Content-Type: application/json
 --- response_body_like: unknown tool \\"nope\\"
 
 === TEST 64: tools/call of an unknown tool at 2025-11-25 is still a protocol error -32602 (2025-11-25 server/tools#error-handling)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -2099,28 +715,6 @@ POST /mcp
 --- response_body_like: unknown tool
 
 === TEST 65: tools/call without params -> 200 -32602 (2025-06-18 server/tools#calling-tools)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2129,28 +723,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":11,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 66: tools/call without name -> 200 -32602 (2025-06-18 server/tools#calling-tools)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2159,28 +731,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":11,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 67: tools/call with a numeric name -> 200 -32602 (2025-06-18 server/tools#calling-tools)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2189,28 +739,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":11,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 68: tools/call with arguments that are an array -> 200 -32602 (2025-06-18 server/tools#calling-tools)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2219,28 +747,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":12,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 69: tools/call with arguments that are a string -> 200 -32602 (2025-06-18 server/tools#calling-tools)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2249,28 +755,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":12,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 70: tools/call with arguments that are null -> 200 -32602 (2025-06-18 server/tools#calling-tools)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2279,28 +763,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":12,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 71: missing required arguments at 2025-03-26 -> 200 -32602 (2025-03-26 server/tools#error-handling)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -2311,28 +773,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":13,"error":{"code":-32602,"message":"Invalid params: arguments: missing required property \"a\""}}
 
 === TEST 72: missing required arguments at 2025-06-18 -> 200 -32602 (2025-06-18 server/tools#error-handling)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2343,28 +783,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":13,"error":{"code":-32602,"message":"Invalid params: arguments: missing required property \"a\""}}
 
 === TEST 73: arguments absent for a tool that requires some at 2025-06-18 -> 200 -32602 (2025-06-18 server/tools#error-handling)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2373,28 +791,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":13,"error":{"code":-32602,"message":"Invalid params: arguments: missing required property \"a\""}}
 
 === TEST 74: missing required arguments at 2025-11-25 -> tool result with isError (2025-11-25 server/tools#error-handling, SEP-1303)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -2405,28 +801,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":13,"result":{"content":[{"type":"text","text":"Invalid arguments: missing required property \"a\""}],"isError":true}}
 
 === TEST 75: arguments absent at 2025-11-25 -> tool result with isError (2025-11-25 server/tools#error-handling)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -2435,28 +809,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":13,"result":{"content":[{"type":"text","text":"Invalid arguments: missing required property \"a\""}],"isError":true}}
 
 === TEST 76: argument of the wrong type at 2025-06-18 -> 200 -32602 naming it (2025-06-18 server/tools#error-handling)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2466,28 +818,6 @@ POST /mcp
 --- response_body_like: "message":"Invalid params: arguments: [^"]*\\"a\\"
 
 === TEST 77: argument of the wrong type at 2025-11-25 -> isError naming it (2025-11-25 server/tools#error-handling)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -2497,28 +827,6 @@ POST /mcp
 --- response_body_like: "text":"Invalid arguments: [^"]*\\"b\\"
 
 === TEST 78: additional property rejected by additionalProperties:false at 2025-06-18 -> 200 -32602 (2025-06-18 server/tools#error-handling)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2528,28 +836,6 @@ POST /mcp
 --- response_body_like: "message":"Invalid params: arguments: [^"]*\\"c\\"
 
 === TEST 79: additional property at 2025-11-25 -> isError (2025-11-25 server/tools#error-handling)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -2559,28 +845,6 @@ POST /mcp
 --- response_body_like: "text":"Invalid arguments: [^"]*\\"extra\\"
 
 === TEST 80: additional property is forwarded when the schema does not forbid it (echo.input.json; the backend refuses it)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2589,28 +853,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":14,"result":{"content":[{"type":"text","text":"unknown argument(s): x"}],"isError":true}}
 
 === TEST 81: valid echo arguments reach the backend (2025-06-18 server/tools#calling-tools)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2619,28 +861,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":14,"result":{"content":[{"type":"text","text":"hi"}]}}
 
 === TEST 82: valid arguments reach the backend (2025-06-18 server/tools#calling-tools)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -2649,56 +869,12 @@ POST /mcp
 {"jsonrpc":"2.0","id":13,"result":{"content":[{"type":"text","text":"{\"sum\":3}"}],"structuredContent":{"sum":3}}}
 
 === TEST 83: body of exactly mcp_max_body_size (1k) is accepted
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /small\n" . ping_of_size(1024)
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 84: body one byte over mcp_max_body_size (Content-Length) -> 413 -32600
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /small\n" . ping_of_size(1025)
@@ -2709,28 +885,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 85: body well over mcp_max_body_size (Content-Length 64k) -> 413 -32600
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /small\n" . ping_of_size(65536)
@@ -2741,28 +895,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 86: the Content-Length check needs no session -> 413
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- request_eval
 "POST /small\n" . ping_of_size(4096)
 --- error_code: 413
@@ -2770,28 +902,6 @@ location /tools/ {
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 87: chunked body under mcp_max_body_size is accepted (RFC 9112 section 7.1)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /small\n" . chunked(ping_of_size(1000))
@@ -2800,28 +910,6 @@ Transfer-Encoding: chunked
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 88: chunked body over mcp_max_body_size -> 413 -32600
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /small\n" . chunked(ping_of_size(2048))
@@ -2834,28 +922,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 89: chunked body of 3 MB against a 1k mcp_max_body_size -> 413 -32600 without reading it all
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /small\n" . chunked(ping_of_size(3_000_000))
@@ -2868,28 +934,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 90: Content-Length over the default mcp_max_body_size (1m) -> 413 -32600
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n" . ping_of_size(1048577)
@@ -2900,28 +944,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 91: chunked body over the default mcp_max_body_size (1m) -> 413 -32600 JSON
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n" . chunked(ping_of_size(1048577))
@@ -2934,84 +956,18 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 92: body under a raised mcp_max_body_size (2m) is accepted, 1.5 MB
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /large\n" . ping_of_size(1_572_864)
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 93: nesting of exactly the default mcp_max_json_depth (64) is accepted
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 ping_at_depth(64)
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 94: nesting one deeper than the default mcp_max_json_depth (65) -> 400 -32700
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 ping_at_depth(65)
@@ -3023,56 +979,12 @@ Content-Type: application/json
 --- response_body_like: "message":"Parse error
 
 === TEST 95: nesting of exactly a configured mcp_max_json_depth (5) is accepted
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 ping_at_depth(5, "/small")
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 96: nesting one deeper than a configured mcp_max_json_depth (6 > 5) -> 400 -32700
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 ping_at_depth(6, "/small")
@@ -3082,56 +994,12 @@ ping_at_depth(6, "/small")
 --- response_body_like: "message":"Parse error
 
 === TEST 97: brackets inside strings do not count as nesting
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /small\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"s\":\"\\\"" . ("[{" x 40) . "\"}}"
 --- response_body: {"jsonrpc":"2.0","id":1,"result":{}}
 
 === TEST 98: 100000 nested arrays -> 400 -32700, no crash
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n" . ("[" x 100000) . ("]" x 100000)
@@ -3141,28 +1009,6 @@ location /tools/ {
 --- response_body_like: "message":"Parse error
 
 === TEST 99: 100000 unclosed nested objects -> 400 -32700, no crash
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n" . ('{"a":' x 100000)
@@ -3172,28 +1018,6 @@ location /tools/ {
 --- response_body_like: "message":"Parse error
 
 === TEST 100: 100000 nested arrays inside a batch at 2025-03-26 -> 400 -32700, no crash
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-03-26
 --- request_eval
 "POST /mcp\n[" . ("[" x 100000) . ("]" x 100000) . "]"
@@ -3202,28 +1026,6 @@ location /tools/ {
 {"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"*ANY*"}}
 
 === TEST 101: batch of mixed messages at 2025-03-26: one response per request, in order (2025-03-26 basic#batching)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -3250,28 +1052,6 @@ Content-Type: application/json
  {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}]
 
 === TEST 102: batch with a tool call between pings keeps the order (2025-03-26 basic#batching)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -3281,28 +1061,6 @@ POST /mcp
 --- response_body_unlike: structuredContent
 
 === TEST 103: batch of only notifications -> 202 and no body (2025-03-26 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -3311,28 +1069,6 @@ POST /mcp
 --- response_body:
 
 === TEST 104: batch of notifications and client responses -> 202 and no body (2025-03-26 basic/transports#sending-messages-to-the-server)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -3341,28 +1077,6 @@ POST /mcp
 --- response_body:
 
 === TEST 105: empty batch -> 400 -32600 (JSON-RPC 2.0 section 6)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -3374,28 +1088,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 106: batch inside a batch -> the member is an invalid request (JSON-RPC 2.0 section 6)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -3404,28 +1096,6 @@ POST /mcp
 [{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}]
 
 === TEST 107: batch of exactly mcp_max_batch (3) is answered
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-03-26
 --- request_eval
 "POST /small\n" . pings(3)
@@ -3433,28 +1103,6 @@ location /tools/ {
 pongs(3)
 
 === TEST 108: batch over mcp_max_batch (4 > 3) -> 400 -32600
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-03-26
 --- request_eval
 "POST /small\n" . pings(4)
@@ -3465,28 +1113,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 109: batch of exactly the default mcp_max_batch (32) is answered
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-03-26
 --- request_eval
 "POST /mcp\n" . pings(32)
@@ -3494,28 +1120,6 @@ location /tools/ {
 pongs(32)
 
 === TEST 110: batch over the default mcp_max_batch (33) -> 400 -32600
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-03-26
 --- request_eval
 "POST /mcp\n" . pings(33)
@@ -3524,28 +1128,6 @@ location /tools/ {
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 111: batch in a 2025-06-18 session -> 400 -32600 (2025-06-18 changelog: batching removed)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -3557,28 +1139,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 112: batch in a 2025-11-25 session -> 400 -32600 (2025-11-25 basic: no batching)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -3588,28 +1148,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 113: batch of notifications in a 2025-06-18 session -> 400 -32600 (2025-06-18 changelog)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -3619,28 +1157,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"*ANY*"}}
 
 === TEST 114: batch without a session -> 400 -32000 (2025-03-26 basic/transports#session-management)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- request
 POST /mcp
 [{"jsonrpc":"2.0","id":1,"method":"ping"}]
@@ -3649,28 +1165,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 115: after all the bad input the worker still answers (2025-06-18 basic/utilities/ping)
---- backend: example_backend.py
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /tools/add "description=Add two numbers" input_schema=$TEST_ROOT/t/data/add.input.json;
-    mcp_tool echo /tools/echo input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool free /tools/headers;
-}
-location = /small {
-    mcp;
-    mcp_max_body_size 1k;
-    mcp_max_json_depth 5;
-    mcp_max_batch 3;
-}
-location = /large {
-    mcp;
-    mcp_max_body_size 2m;
-}
-location /tools/ {
-    internal;
-    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp

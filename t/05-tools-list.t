@@ -124,7 +124,7 @@ run_blocks();
 
 __DATA__
 
-=== TEST 1: tools/list at 2025-06-18 with title, description, schemas (2025-06-18 server/tools#listing-tools)
+=== DEFAULTS
 --- config
 location = /mcp {
     mcp;
@@ -156,6 +156,8 @@ location = /unpaged {
 location = /none {
     mcp;
 }
+
+=== TEST 1: tools/list at 2025-06-18 with title, description, schemas (2025-06-18 server/tools#listing-tools)
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -170,37 +172,6 @@ Content-Type: application/json
  {"name":"titled","title":"Only a title","inputSchema":{"type":"object"},"outputSchema":{"type":"object","properties":{"sum":{"type":"number"}},"required":["sum"]}}]}}
 
 === TEST 2: tools/list at 2025-11-25 with title, description, schemas (2025-11-25 server/tools#listing-tools)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -215,37 +186,6 @@ Content-Type: application/json
  {"name":"titled","title":"Only a title","inputSchema":{"type":"object"},"outputSchema":{"type":"object","properties":{"sum":{"type":"number"}},"required":["sum"]}}]}}
 
 === TEST 3: tools/list at 2025-03-26 has no title and no outputSchema (2025-03-26 server/tools#tool)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -261,37 +201,6 @@ Content-Type: application/json
 --- response_body_unlike: "title"|"outputSchema"
 
 === TEST 4: tools/list with empty params (2025-06-18 server/tools#listing-tools)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -306,37 +215,6 @@ Content-Type: application/json
  {"name":"titled","title":"Only a title","inputSchema":{"type":"object"},"outputSchema":{"type":"object","properties":{"sum":{"type":"number"}},"required":["sum"]}}]}}
 
 === TEST 5: tools/list with _meta in params (2025-06-18 basic#_meta)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -351,37 +229,6 @@ Content-Type: application/json
  {"name":"titled","title":"Only a title","inputSchema":{"type":"object"},"outputSchema":{"type":"object","properties":{"sum":{"type":"number"}},"required":["sum"]}}]}}
 
 === TEST 6: tools/list with a string id (2025-06-18 basic#requests)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -392,37 +239,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":"list-1","result":{"tools":["*ANY*","*ANY*","*ANY*","*ANY*"]}}
 
 === TEST 7: a location without tools lists none (2025-06-18 server/tools#listing-tools)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /none
 --- request
@@ -434,37 +250,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"result":{"tools":[]}}
 
 === TEST 8: first page with mcp_tools_page_size 2 has two tools and a nextCursor (2025-06-18 server/utilities/pagination)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /paged
 --- request
@@ -477,37 +262,6 @@ Content-Type: application/json
 --- response_body_like: "nextCursor":"[^"]+"
 
 === TEST 9: mcp_tools_page_size 0 lists all tools on one page (2025-06-18 server/utilities/pagination)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /unpaged
 --- request
@@ -519,37 +273,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"t1","inputSchema":{"type":"object"}},{"name":"t2","inputSchema":{"type":"object"}},{"name":"t3","inputSchema":{"type":"object"}},{"name":"t4","inputSchema":{"type":"object"}},{"name":"t5","inputSchema":{"type":"object"}}]}}
 
 === TEST 10: default page size (100) lists 4 tools without nextCursor (2025-06-18 server/utilities/pagination)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -561,37 +284,6 @@ Content-Type: application/json
 --- response_body_unlike: nextCursor
 
 === TEST 11: cursor that is a garbage string -> -32602 (2025-06-18 server/utilities/pagination#error-handling)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /paged
 --- request
@@ -603,37 +295,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 12: cursor that is an integer -> -32602 (2025-06-18 server/utilities/pagination#error-handling)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /paged
 --- request
@@ -645,37 +306,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 13: cursor that is a forged base64url of "tools:99" -> -32602 (2025-06-18 server/utilities/pagination#error-handling)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /paged
 --- request
@@ -687,37 +317,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 14: cursor that is an empty string -> -32602 (2025-06-18 server/utilities/pagination#error-handling)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /paged
 --- request
@@ -729,37 +328,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 15: cursor that is a boolean -> -32602 (2025-06-18 server/utilities/pagination#error-handling)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /paged
 --- request
@@ -771,37 +339,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 16: cursor that is an object -> -32602 (2025-06-18 server/utilities/pagination#error-handling)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /paged
 --- request
@@ -813,37 +350,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 17: cursor that is a forged base64url of "tools:5" (one past the end) -> -32602 (2025-06-18 server/utilities/pagination#error-handling)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /paged
 --- request
@@ -855,37 +361,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 18: cursor that is a forged base64url of "tools:0" -> -32602 (2025-06-18 server/utilities/pagination#error-handling)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /paged
 --- request
@@ -897,37 +372,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 19: cursor that is a forged base64url of "tools:-1" -> -32602 (2025-06-18 server/utilities/pagination#error-handling)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /paged
 --- request
@@ -939,37 +383,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 20: cursor that is a forged base64url of "tools:2x" -> -32602 (2025-06-18 server/utilities/pagination#error-handling)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /paged
 --- request
@@ -981,37 +394,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 21: cursor that is a forged base64url of "other:2" -> -32602 (2025-06-18 server/utilities/pagination#error-handling)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-06-18
 --- init_path: /paged
 --- request
@@ -1023,37 +405,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 22: cursor sent to a location with a single page that is out of range -> -32602 (2025-06-18 server/utilities/pagination#error-handling)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-11-25
 --- init_path: /none
 --- request
@@ -1065,37 +416,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 23: cursor at 2025-03-26 is checked too (2025-03-26 server/utilities/pagination)
---- config
-location = /mcp {
-    mcp;
-    mcp_tool add /t/add "title=Adder" "description=Add two numbers"
-             input_schema=$TEST_ROOT/t/data/add.input.json
-             output_schema=$TEST_ROOT/t/data/add.output.json;
-    mcp_tool echo /t/echo "description=Echo a message" input_schema=$TEST_ROOT/t/data/echo.input.json;
-    mcp_tool bare /t/bare;
-    mcp_tool titled /t/titled "title=Only a title" output_schema=$TEST_ROOT/t/data/add.output.json;
-}
-location = /paged {
-    mcp;
-    mcp_tools_page_size 2;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /unpaged {
-    mcp;
-    mcp_tools_page_size 0;
-    mcp_tool t1 /t/1;
-    mcp_tool t2 /t/2;
-    mcp_tool t3 /t/3;
-    mcp_tool t4 /t/4;
-    mcp_tool t5 /t/5;
-}
-location = /none {
-    mcp;
-}
 --- init: 2025-03-26
 --- init_path: /paged
 --- request

@@ -448,21 +448,12 @@ location = /nginx/503 { internal; return 503; }
 location = /nginx/404 { internal; return 404; }
 location = /nginx/404-text { internal; default_type text/plain; return 404 "no such record"; }
 EOC
-chomp $COMMON;
 
-{
-    my $text = do { local $/; <DATA> };
-    $text =~ s/^--- config: COMMON$/--- backend: example_backend.py\n--- config\n$COMMON/mg;
-    close DATA;
-    open DATA, '<', \$text or die "cannot reopen DATA: $!";
-}
-
-run_blocks();
+run_blocks(defaults => { backend => 'example_backend.py', config => $COMMON });
 
 __DATA__
 
 === TEST 1: Structured Content: a JSON object becomes structuredContent and the exact text
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -475,7 +466,6 @@ Content-Type: application/json
   "structuredContent":{"a":1,"b":[true,null],"c":"x"}}}
 
 === TEST 2: Structured Content at 2025-11-25
---- config: COMMON
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -486,7 +476,6 @@ POST /mcp
   "structuredContent":{"a":1,"b":[true,null],"c":"x"}}}
 
 === TEST 3: 2025-03-26 has no structuredContent: only the text block
---- config: COMMON
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -496,7 +485,6 @@ POST /mcp
   "content":[{"type":"text","text":"{\"a\": 1, \"b\": [true, null], \"c\": \"x\"}"}]}}
 
 === TEST 4: Structured Content: a JSON array is text only
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -505,7 +493,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"[1, \"two\", {\"three\": 3}]"}]}}
 
 === TEST 5: Structured Content: a JSON number is text only
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -514,7 +501,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"42"}]}}
 
 === TEST 6: Structured Content: a JSON string is text only
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -523,7 +509,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"\"just a string\""}]}}
 
 === TEST 7: Error Handling: application/json that does not parse is a tool error
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -534,7 +519,6 @@ POST /mcp
 --- response_body_unlike: structuredContent
 
 === TEST 8: Structured Content: application/json with a charset parameter is JSON
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -544,7 +528,6 @@ POST /mcp
  "structuredContent":{"k":"v","n":[1,2]}}}
 
 === TEST 9: Tool Result: text/plain becomes a text block; the backend got the compact arguments
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -554,7 +537,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"{\"x\":1,\"y\":[1,2,{\"z\":\"é ✓\"}],\"e\":{}}"}]}}
 
 === TEST 10: Tool Result: a text/plain tool (echo)
---- config: COMMON
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -563,7 +545,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"hello\nworld \"quoted\""}]}}
 
 === TEST 11: Tool Result: 204 No Content is an empty text block
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -572,7 +553,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":""}]}}
 
 === TEST 12: backend request headers: Mcp-Tool-Name, Mcp-Session-Id, Mcp-Protocol-Version, string Mcp-Request-Id
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -589,7 +569,6 @@ X-Client: 1
 --- response_body_unlike: (?i)authorization|cookie|x-client|secret-token|a=b
 
 === TEST 13: backend request headers: integer Mcp-Request-Id, no arguments sends {}
---- config: COMMON
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -601,7 +580,6 @@ POST /mcp
   "mcp-request-id":"7","body":"{}"}}}
 
 === TEST 14: backend request headers at 2025-03-26 (no MCP-Protocol-Version from the client)
---- config: COMMON
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -613,7 +591,6 @@ Cookie: session=1
 --- response_body_unlike: (?i)cookie|session=1|structuredContent
 
 === TEST 15: proxy_set_header in the tool location still adds headers
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -626,7 +603,6 @@ Authorization: Basic dXNlcjpwYXNz
 --- response_body_unlike: (?i)authorization|dXNlcjpwYXNz
 
 === TEST 16: Tool Result: pass-through image
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -636,7 +612,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"image","data":"iVBORw0KGgo=","mimeType":"image/png"}]}}
 
 === TEST 17: Tool Result: pass-through audio
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -646,7 +621,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"audio","data":"UklGRiQAAABXQVZF","mimeType":"audio/wav"}]}}
 
 === TEST 18: Tool Result: pass-through embedded resources (text and blob)
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -659,7 +633,6 @@ POST /mcp
   {"type":"resource","resource":{"uri":"file:///a.bin","mimeType":"application/octet-stream","blob":"AAEC"}}]}}
 
 === TEST 19: Tool Result: pass-through resource_link
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -671,7 +644,6 @@ POST /mcp
   "name":"main.rs","description":"Primary entry point","mimeType":"text/x-rust"}]}}
 
 === TEST 20: Tool Result: pass-through of several blocks with annotations and _meta
---- config: COMMON
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -690,7 +662,6 @@ POST /mcp
  "_meta":{"trace":"t-1"}}}
 
 === TEST 21: Error Handling: pass-through isError true
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -701,7 +672,6 @@ POST /mcp
  "text":"Failed to fetch weather data: API rate limit exceeded"}],"isError":true}}
 
 === TEST 22: Structured Content: pass-through structuredContent
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -712,7 +682,6 @@ POST /mcp
  "structuredContent":{"temperature":22.5},"isError":false}}
 
 === TEST 23: pass-through structuredContent is left out for 2025-03-26
---- config: COMMON
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -722,7 +691,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"{\"temperature\":22.5}"}]}}
 
 === TEST 24: invalid pass-through: content is not an array
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -733,7 +701,6 @@ POST /mcp
  "text":"tool \"result\" returned an invalid CallToolResult: \"content\" must be an array"}]}}
 
 === TEST 25: invalid pass-through: content missing
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -743,7 +710,6 @@ POST /mcp
  "text":"tool \"result\" returned an invalid CallToolResult: \"content\" must be an array"}]}}
 
 === TEST 26: invalid pass-through: a block without type
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -754,7 +720,6 @@ POST /mcp
  "text":"tool \"result\" returned an invalid CallToolResult: a content block has no \"type\""}]}}
 
 === TEST 27: invalid pass-through: unknown block type
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -765,7 +730,6 @@ POST /mcp
  "text":"tool \"result\" returned an invalid CallToolResult: a content block has an unknown \"type\""}]}}
 
 === TEST 28: invalid pass-through: image without mimeType
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -776,7 +740,6 @@ POST /mcp
  "text":"tool \"result\" returned an invalid CallToolResult: an image or audio block needs \"data\" and \"mimeType\" strings"}]}}
 
 === TEST 29: invalid pass-through: text block without text
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -787,7 +750,6 @@ POST /mcp
  "text":"tool \"result\" returned an invalid CallToolResult: a text block needs a string \"text\""}]}}
 
 === TEST 30: invalid pass-through: resource without text or blob
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -798,7 +760,6 @@ POST /mcp
  "text":"tool \"result\" returned an invalid CallToolResult: a resource block needs a \"resource\" with \"uri\" and \"text\" or \"blob\""}]}}
 
 === TEST 31: invalid pass-through: resource_link without name
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -809,7 +770,6 @@ POST /mcp
  "text":"tool \"result\" returned an invalid CallToolResult: a resource_link block needs \"uri\" and \"name\""}]}}
 
 === TEST 32: invalid pass-through: isError not a boolean
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -820,7 +780,6 @@ POST /mcp
  "text":"tool \"result\" returned an invalid CallToolResult: \"isError\" must be a boolean"}]}}
 
 === TEST 33: invalid pass-through: structuredContent not an object
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -831,7 +790,6 @@ POST /mcp
  "text":"tool \"result\" returned an invalid CallToolResult: \"structuredContent\" must be an object"}]}}
 
 === TEST 34: invalid pass-through: _meta not an object
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -842,7 +800,6 @@ POST /mcp
  "text":"tool \"result\" returned an invalid CallToolResult: \"_meta\" must be an object"}]}}
 
 === TEST 35: Error Handling: backend 4xx with a body
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -853,7 +810,6 @@ Content-Type: application/json
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"status 418"}],"isError":true}}
 
 === TEST 36: Error Handling: backend 5xx with a body
---- config: COMMON
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -862,7 +818,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"status 500"}],"isError":true}}
 
 === TEST 37: Error Handling: the backend's 400 explanation reaches the model
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -871,7 +826,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"argument \"message\" must be a string"}],"isError":true}}
 
 === TEST 38: Error Handling: nginx error status without a body of the tool's own
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -880,7 +834,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"tool \"nginx_503\" failed with HTTP status 503"}],"isError":true}}
 
 === TEST 39: Error Handling: tool location answering 404
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -889,7 +842,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"tool \"nginx_404\" failed with HTTP status 404"}],"isError":true}}
 
 === TEST 40: Error Handling: tool URI that no location serves
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -898,7 +850,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"tool \"missing\" failed with HTTP status 404"}],"isError":true}}
 
 === TEST 41: Error Handling: a 404 with a body from nginx itself is the text
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -907,7 +858,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"no such record"}],"isError":true}}
 
 === TEST 42: Error Handling: backend closes the connection without answering
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -917,7 +867,6 @@ POST /mcp
  "text":"tool \"closer\" is unavailable: its backend could not be reached or sent an invalid response"}],"isError":true}}
 
 === TEST 43: Error Handling: timeout= answers at the timeout (the request would time out after 2 s)
---- config: COMMON
 --- init: 2025-06-18
 --- timeout: 2
 --- request
@@ -927,7 +876,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"tool \"slow\" timed out after 300 ms"}],"isError":true}}
 
 === TEST 44: mcp_tool_max_response: Content-Length over the limit
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -937,7 +885,6 @@ POST /mcp
  "text":"tool \"big\" returned more than the 4096 bytes allowed by mcp_tool_max_response"}],"isError":true}}
 
 === TEST 44a: mcp_tool_max_response: a 200 MB answer is cut short, not read to the end
---- config: COMMON
 --- init: 2025-06-18
 --- timeout: 3
 --- request
@@ -948,7 +895,6 @@ POST /mcp
  "text":"tool \"huge\" returned more than the 4096 bytes allowed by mcp_tool_max_response"}],"isError":true}}
 
 === TEST 45: mcp_tool_max_response: a body of exactly the limit
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -957,7 +903,6 @@ POST /mcp
 '{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"' . ('x' x 4096) . '"}]}}'
 
 === TEST 46: mcp_tool_max_response: a body dripping in over the limit
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -967,7 +912,6 @@ POST /mcp
  "text":"tool \"drip\" returned more than the 4096 bytes allowed by mcp_tool_max_response"}],"isError":true}}
 
 === TEST 47: Output Schema: conforming structured content
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -976,7 +920,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"{\"sum\":42}"}],"structuredContent":{"sum":42}}}
 
 === TEST 48: Output Schema: a text result has no structured content
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -986,7 +929,6 @@ POST /mcp
  "text":"tool \"add_text\" declares an output schema but returned no structured content"}],"isError":true}}
 
 === TEST 49: Output Schema: a JSON array is no structured content
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -996,7 +938,6 @@ POST /mcp
  "text":"tool \"add_array\" declares an output schema but returned no structured content"}],"isError":true}}
 
 === TEST 50: Output Schema: property of the wrong type
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1006,7 +947,6 @@ POST /mcp
  "text":"tool \"add_mismatch\" returned a result that does not match its output schema: structured content: property \"sum\" has the wrong type"}],"isError":true}}
 
 === TEST 51: Output Schema: additionalProperties false
---- config: COMMON
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -1016,7 +956,6 @@ POST /mcp
  "text":"tool \"add_extra\" returned a result that does not match its output schema: structured content: unexpected property \"x\""}],"isError":true}}
 
 === TEST 52: Output Schema: pass-through structuredContent missing a required property
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1027,7 +966,6 @@ POST /mcp
  "text":"tool \"result_checked\" returned a result that does not match its output schema: structured content: missing required property \"sum\""}],"isError":true}}
 
 === TEST 53: Output Schema: pass-through conforming structuredContent
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1037,7 +975,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"{\"sum\":1.5}"}],"structuredContent":{"sum":1.5}}}
 
 === TEST 54: Output Schema: a tool error needs no structured content
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1046,7 +983,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"status 500"}],"isError":true}}
 
 === TEST 55: Output Schema: pass-through isError true needs no structured content
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1056,7 +992,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"division by zero"}],"isError":true}}
 
 === TEST 56: Output Schema: checked for 2025-03-26 too, structuredContent then left out
---- config: COMMON
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -1065,7 +1000,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"{\"sum\":3}"}]}}
 
 === TEST 57: input_schema (2025-11-25): missing required property is a tool execution error
---- config: COMMON
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -1075,7 +1009,6 @@ POST /mcp
  "text":"Invalid arguments: missing required property \"message\""}],"isError":true}}
 
 === TEST 58: input_schema (2025-11-25): absent arguments are checked as {}
---- config: COMMON
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -1085,7 +1018,6 @@ POST /mcp
  "text":"Invalid arguments: missing required property \"message\""}],"isError":true}}
 
 === TEST 59: input_schema (2025-11-25): wrong property type
---- config: COMMON
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -1095,7 +1027,6 @@ POST /mcp
  "text":"Invalid arguments: property \"message\" has the wrong type"}],"isError":true}}
 
 === TEST 60: input_schema (2025-11-25): additionalProperties false
---- config: COMMON
 --- init: 2025-11-25
 --- request
 POST /mcp
@@ -1105,7 +1036,6 @@ POST /mcp
  "text":"Invalid arguments: unexpected property \"loud\""}],"isError":true}}
 
 === TEST 61: input_schema (2025-06-18): a JSON-RPC error -32602
---- config: COMMON
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -1114,7 +1044,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"Invalid params: arguments: missing required property \"message\""}}
 
 === TEST 62: input_schema (2025-03-26): a JSON-RPC error -32602
---- config: COMMON
 --- init: 2025-03-26
 --- request
 POST /mcp
@@ -1123,7 +1052,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":"e","error":{"code":-32602,"message":"Invalid params: arguments: property \"message\" has the wrong type"}}
 
 === TEST 63: input_schema: valid arguments reach the tool
---- config: COMMON
 --- init: 2025-11-25
 --- request
 POST /mcp

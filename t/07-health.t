@@ -142,11 +142,13 @@ run_blocks();
 
 __DATA__
 
-=== TEST 1: live: 200 {"status":"alive"}
+=== DEFAULTS
 --- config
 location = /mcp { mcp; }
 location = /health/live { mcp_health live; }
 location = /health/ready { mcp_health ready; }
+
+=== TEST 1: live: 200 {"status":"alive"}
 --- request
 GET /health/live
 --- response_headers
@@ -156,10 +158,6 @@ Content-Length: 18
 --- response_body: {"status":"alive"}
 
 === TEST 2: live: HEAD has the headers and no body
---- config
-location = /mcp { mcp; }
-location = /health/live { mcp_health live; }
-location = /health/ready { mcp_health ready; }
 --- request
 HEAD /health/live
 --- response_headers
@@ -168,10 +166,6 @@ Cache-Control: no-store
 --- response_body:
 
 === TEST 3: ready: 200 with the session count
---- config
-location = /mcp { mcp; }
-location = /health/live { mcp_health live; }
-location = /health/ready { mcp_health ready; }
 --- request
 GET /health/ready
 --- response_headers
@@ -181,10 +175,6 @@ Cache-Control: no-store
 {"status":"ready","dependencies":{"session_zone":{"status":"ok","sessions":0}}}
 
 === TEST 4: ready counts a new session (initialized by this block)
---- config
-location = /mcp { mcp; }
-location = /health/live { mcp_health live; }
-location = /health/ready { mcp_health ready; }
 --- init: 2025-06-18
 --- request
 GET /health/ready
@@ -192,10 +182,6 @@ GET /health/ready
 {"status":"ready","dependencies":{"session_zone":{"status":"ok","sessions":1}}}
 
 === TEST 5: ready: a second session
---- config
-location = /mcp { mcp; }
-location = /health/live { mcp_health live; }
-location = /health/ready { mcp_health ready; }
 --- init: 2025-11-25
 --- request
 GET /health/ready?x=1
@@ -203,39 +189,23 @@ GET /health/ready?x=1
 {"status":"ready","dependencies":{"session_zone":{"status":"ok","sessions":2}}}
 
 === TEST 6: live: POST is 405
---- config
-location = /mcp { mcp; }
-location = /health/live { mcp_health live; }
-location = /health/ready { mcp_health ready; }
 --- request
 POST /health/live
 {}
 --- error_code: 405
 
 === TEST 7: ready: POST is 405
---- config
-location = /mcp { mcp; }
-location = /health/live { mcp_health live; }
-location = /health/ready { mcp_health ready; }
 --- request
 POST /health/ready
 {}
 --- error_code: 405
 
 === TEST 8: ready: DELETE is 405
---- config
-location = /mcp { mcp; }
-location = /health/live { mcp_health live; }
-location = /health/ready { mcp_health ready; }
 --- request
 DELETE /health/ready
 --- error_code: 405
 
 === TEST 9: live: PUT is 405
---- config
-location = /mcp { mcp; }
-location = /health/live { mcp_health live; }
-location = /health/ready { mcp_health ready; }
 --- request
 PUT /health/live
 x

@@ -123,7 +123,12 @@ for my $i (1 .. 40) {
                && $j->{error}{code} == -32001;
 }
 is(scalar @not_gone, 0, 'after DELETE every request of the session is 404 -32001') or diag(join "\n", @not_gone);
-my @lines404 = grep { $_->[1] eq '404' && ($_->[3] // '') eq $sid } log_lines();
+my @lines404;
+for my $try (1 .. 50) {
+    @lines404 = grep { $_->[1] eq '404' && ($_->[3] // '') eq $sid } log_lines();
+    last if @lines404 >= 40;
+    select(undef, undef, undef, 0.05);
+}
 $gone_by_pid{ $_->[0] }++ for @lines404;
 is(scalar @lines404, 40, 'the 404 answers are logged');
 ok(exists $gone_by_pid{ $_ }, "worker $_ also answers 404 for the deleted session") for @workers;

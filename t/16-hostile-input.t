@@ -11,6 +11,10 @@ run_blocks();
 
 __DATA__
 
+=== DEFAULTS
+--- config
+location = /mcp { mcp; }
+
 === TEST 1: client cookies do not reach the backend even through $http_cookie and $cookie_*
 --- backend: example_backend.py
 --- config
@@ -33,8 +37,6 @@ User-Agent: hostile/1.0
 --- response_body_like: "mcp-tool-name\\":\\"headers
 
 === TEST 2: a string id over 256 bytes is an invalid request
---- config
-location = /mcp { mcp; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -44,8 +46,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: \"id\" is longer than 256 bytes"}}
 
 === TEST 3: a string id of 256 bytes is fine
---- config
-location = /mcp { mcp; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -54,8 +54,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy","result":{}}
 
 === TEST 4: an unknown tool name whose quoted part ends inside a UTF-8 character still gets its error
---- config
-location = /mcp { mcp; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -64,8 +62,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":3,"error":{"code":-32602,"message":"*ANY*"}}
 
 === TEST 5: "jsonrpc" with a NUL after "2.0" is not "2.0"
---- config
-location = /mcp { mcp; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -86,8 +82,6 @@ POST /mcp
 {"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"*ANY*"}}
 
 === TEST 7: an MCP-Protocol-Version with bytes that are not UTF-8 gets a 400 JSON answer
---- config
-location = /mcp { mcp; }
 --- init: 2025-06-18
 --- request
 POST /mcp
@@ -99,8 +93,6 @@ MCP-Protocol-Version: 2025-ÿþ
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 8: a body of many tiny values is refused before parsing (mcp_max_json_values, default 50000)
---- config
-location = /mcp { mcp; }
 --- init: 2025-06-18
 --- request_eval
 "POST /mcp\n" . '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"_meta":{"x":[' . join(',', ('{}') x 50000) . ']}}}'

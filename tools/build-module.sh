@@ -19,7 +19,8 @@ stamp=$build/.configured
 mkdir -p "$build"
 
 # nginx's configure writes into its tree; work on a private copy.
-if [ ! -f "$tree/auto/configure" ] || [ "$src" != "$(cat "$build/.src" 2>/dev/null)" ]
+if [ ! -f "$tree/configure" ] && [ ! -f "$tree/auto/configure" ] \
+   || [ "$src" != "$(cat "$build/.src" 2>/dev/null)" ]
 then
     rm -rf "$tree" "$stamp"
     mkdir -p "$tree"

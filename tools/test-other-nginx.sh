@@ -11,6 +11,10 @@ shift
 src=$(cd "$src" && pwd)
 build=$root/build/other-nginx
 
+# nothing below may rebuild build/ against this tree: a make started from
+# "make test-nginx NGINX_SRC=..." would hand NGINX_SRC down to sub-makes
+unset MAKEFLAGS MFLAGS MAKELEVEL NGINX_SRC
+
 "$root/tools/build-module.sh" "$src" "$build"
 make -s -C "$build/nginx-src" -f objs/Makefile -j2 >/dev/null
 

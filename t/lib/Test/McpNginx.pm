@@ -671,8 +671,19 @@ my %SECTIONS = map { $_ => 1 } qw(
     response_body_like response_body_unlike response_json response_json_subset
     error_log no_error_log must_die skip only);
 
+# The sections a DEFAULTS block or run_blocks(defaults => ...) may set.
+my @DEFAULTABLE = qw(main_config http_config config workers error_log_level no_module backend);
+
+# Drops the trailing newlines of each value and makes it bytes.
+sub _clean_sections {
+    for (values %{ $_[0] }) {
+        s/[\r\n]+\z//;
+        utf8::encode($_) if utf8::is_utf8($_);  # compare bytes with bytes
+    }
+}
+
 sub parse_blocks {
-    my ($text) = @_;
+    my ($text, %o) = @_;
     my (@blocks, $cur, $sec);
     my $lineno = 0;
     for my $line (split /^/m, $text) {
@@ -689,11 +700,20 @@ sub parse_blocks {
             $cur->{sections}{$sec} .= $line;
         }
     }
+    _clean_sections($_->{sections}) for @blocks;
+
+    # defaults: run_blocks(defaults => {...}), then a leading === DEFAULTS block
+    my %defaults = %{ $o{defaults} || {} };
+    %defaults = (%defaults, %{ shift(@blocks)->{sections} }) if @blocks && $blocks[0]{title} eq 'DEFAULTS';
+    for my $k (sort keys %defaults) {
+        die "section '$k' cannot have a default (only @DEFAULTABLE can)\n"
+            unless grep { $_ eq $k } @DEFAULTABLE;
+        die "the default of '$k' is undefined\n" unless defined $defaults{$k};
+    }
+    _clean_sections(\%defaults);
     for my $b (@blocks) {
-        for (values %{ $b->{sections} }) {
-            s/[\r\n]+\z//;
-            utf8::encode($_) if utf8::is_utf8($_);  # compare bytes with bytes
-        }
+        die "=== DEFAULTS at line $b->{line} is not the first block\n" if $b->{title} eq 'DEFAULTS';
+        exists $b->{sections}{$_} or $b->{sections}{$_} = $defaults{$_} for keys %defaults;
     }
     return @blocks;
 }
@@ -909,10 +929,13 @@ sub _run_block {
 }
 
 sub run_blocks {
+    my (%o) = @_;
+    my @unknown = grep { $_ ne 'defaults' } sort keys %o;
+    die "run_blocks: unknown option(s) @unknown\n" if @unknown;
     my $pkg = caller() // 'main';
     my $text = do { no strict 'refs'; local $/; readline \*{"${pkg}::DATA"} };
     die "run_blocks: no __DATA__ section in the test file\n" unless defined $text;
-    my @blocks = parse_blocks($text);
+    my @blocks = parse_blocks($text, defaults => $o{defaults});
     if (my @only = grep { exists $_->{sections}{only} } @blocks) {
         Test::More::diag('running only the blocks marked --- only');
         @blocks = @only;
@@ -1006,18 +1029,45 @@ B<mcp_initialize(port =E<gt> P, path =E<gt> '/mcp', version =E<gt>
 returns C<($session_id, $negotiated_version, $init_response)>; the
 notification's response is C<< $init_response->{initialized_response} >>.
 
-On request: B<parse_blocks($text)>, B<json_equal_diff($exp, $got)>,
+On request: B<parse_blocks($text, defaults =E<gt> {...})> (the blocks with
+their defaults applied), B<json_equal_diff($exp, $got)>,
 B<json_subset_diff($exp, $got)> (undef when they match).
 
 =head1 BLOCKS
 
-B<run_blocks()> runs the blocks of the caller's C<__DATA__> and calls
-C<done_testing>. A block starts with C<=== TITLE>; each C<--- name> section
+B<run_blocks()> or B<run_blocks(defaults =E<gt> {...})> runs the blocks of
+the caller's C<__DATA__> and calls C<done_testing>. A block starts with C<=== TITLE>; each C<--- name> section
 takes the rest of its line after C<: > and/or the following lines, without
 the trailing newlines. Unknown sections are an error. Tests are named
 C<TITLE - what is checked>. Consecutive blocks with the same server sections
 reuse the running nginx; replacing it adds a test that its shutdown logged no
 alert.
+
+B<Defaults.> Server sections that many blocks share (C<main_config>,
+C<http_config>, C<config>, C<workers>, C<error_log_level>, C<no_module>,
+C<backend>) can be written once per file: in a C<=== DEFAULTS> block before
+all other blocks, and/or as C<run_blocks(defaults =E<gt> { config =E<gt>
+$text, ... })> (the C<DEFAULTS> block wins where both give a section). A
+block takes the default of each such section it does not set itself; a
+section it sets, even empty, overrides the default. So a block opts out
+with its own section: C<--- config> with nothing after it for an empty
+server block, C<--- backend> alone for no backend, C<--- http_config> with
+the text it needs (an empty one does not bring back the implicit
+C<mcp_session_zone>). A default C<no_module> cannot be undone. Defaults are
+applied before blocks are compared, so consecutive blocks that take the
+same defaults share one nginx.
+
+    === DEFAULTS
+    --- backend: example_backend.py
+    --- config
+    location = /mcp { mcp; mcp_tool add /t/add; }
+    location /t/ { internal; proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/; }
+
+    === TEST 1: the default backend and config
+    --- init
+    --- request
+    POST /mcp
+    {"jsonrpc":"2.0","id":2,"method":"tools/list"}
 
 =over
 
