@@ -21,6 +21,7 @@
 
 static ngx_int_t ngx_http_mcp_post(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_delete(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_get(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_not_allowed(ngx_http_request_t *r);
 static void ngx_http_mcp_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_read_body(ngx_http_request_t *r,
@@ -80,6 +81,9 @@ ngx_http_mcp_handler(ngx_http_request_t *r)
     case NGX_HTTP_DELETE:
         return ngx_http_mcp_delete(r);
 
+    case NGX_HTTP_GET:
+        return ngx_http_mcp_get(r);
+
     default:
         return ngx_http_mcp_not_allowed(r);
     }
@@ -92,10 +96,7 @@ ngx_http_mcp_not_allowed(ngx_http_request_t *r)
     ngx_int_t         rc;
     ngx_table_elt_t  *h;
 
-    /*
-     * Streamable HTTP: a server that offers no GET stream answers 405;
-     * the stream itself arrives with the SSE transport.
-     */
+    /* Streamable HTTP knows GET, POST and DELETE */
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -112,11 +113,11 @@ ngx_http_mcp_not_allowed(ngx_http_request_t *r)
     h->next = NULL;
 #endif
     ngx_str_set(&h->key, "Allow");
-    ngx_str_set(&h->value, "POST, DELETE");
+    ngx_str_set(&h->value, "GET, POST, DELETE");
 
     return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_ALLOWED,
                                NGX_HTTP_MCP_TRANSPORT_ERROR,
-                               "Method Not Allowed: use POST or DELETE");
+                               "Method Not Allowed: use GET, POST or DELETE");
 }
 
 
@@ -921,6 +922,62 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
                   "mcp: session %V ended by the client", &ctx->session_id);
 
     return ngx_http_mcp_send_empty(r, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_get(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_mcp_ctx_t        *ctx;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* Streamable HTTP, listening for messages from the server */
+
+    if (!ngx_http_mcp_accepts(r, "text/event-stream")) {
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_MCP_NOT_ACCEPTABLE,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Not Acceptable: the client must accept "
+                                   "text/event-stream");
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+
+    if (ngx_http_mcp_session(r, ctx, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_mcp_session_stream_claim(mmcf->session_zone,
+                                           &ctx->session_id, ngx_pid);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
+                                   NGX_HTTP_MCP_SESSION_NOT_FOUND,
+                                   "Session not found");
+    }
+
+    if (rc == NGX_BUSY) {
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_CONFLICT,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Conflict: the session already has "
+                                   "a stream open");
+    }
+
+    rc = ngx_http_mcp_sse_open(r, ctx);
+
+    if (rc != NGX_DONE && ctx->stream == NULL) {
+        ngx_http_mcp_session_stream_release(mmcf->session_zone,
+                                            &ctx->session_id, ngx_pid);
+    }
+
+    return rc;
 }
 
 

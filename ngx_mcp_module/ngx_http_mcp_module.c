@@ -144,6 +144,20 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       offsetof(ngx_http_mcp_loc_conf_t, tool_timeout),
       NULL },
 
+    { ngx_string("mcp_sse_ping_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, sse_ping_interval),
+      NULL },
+
+    { ngx_string("mcp_sse_max_backlog"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, sse_max_backlog),
+      NULL },
+
     { ngx_string("mcp_tools_page_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -221,6 +235,8 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     conf->max_batch = NGX_CONF_UNSET_UINT;
     conf->tools_page_size = NGX_CONF_UNSET_UINT;
     conf->tool_timeout = NGX_CONF_UNSET_MSEC;
+    conf->sse_ping_interval = NGX_CONF_UNSET_MSEC;
+    conf->sse_max_backlog = NGX_CONF_UNSET_SIZE;
 
     return conf;
 }
@@ -271,6 +287,10 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->tools_page_size, prev->tools_page_size,
                               100);
     ngx_conf_merge_msec_value(conf->tool_timeout, prev->tool_timeout, 60000);
+    ngx_conf_merge_msec_value(conf->sse_ping_interval,
+                              prev->sse_ping_interval, 15000);
+    ngx_conf_merge_size_value(conf->sse_max_backlog, prev->sse_max_backlog,
+                              256 * 1024);
 
     if (conf->enable) {
         /*

@@ -43,10 +43,13 @@ typedef struct {
     ngx_uint_t                max_batch;
     ngx_uint_t                tools_page_size;
     ngx_msec_t                tool_timeout;
+    ngx_msec_t                sse_ping_interval;
+    size_t                    sse_max_backlog;
 } ngx_http_mcp_loc_conf_t;
 
 
-typedef struct ngx_http_mcp_ctx_s  ngx_http_mcp_ctx_t;
+typedef struct ngx_http_mcp_ctx_s     ngx_http_mcp_ctx_t;
+typedef struct ngx_http_mcp_stream_s  ngx_http_mcp_stream_t;
 
 
 /* one tools/call in flight, a subrequest of the client's POST */
@@ -77,6 +80,7 @@ struct ngx_http_mcp_ctx_s {
     ngx_str_t                 tool;         /* for $mcp_tool */
     json_t                   *id;           /* for $mcp_jsonrpc_id */
     ngx_http_mcp_call_t      *call;
+    ngx_http_mcp_stream_t    *stream;       /* a GET stream */
     ngx_buf_t                *error_body;   /* replaces nginx's own page */
     unsigned                  replying:1;
     unsigned                  error_sent:1;
@@ -97,6 +101,8 @@ ngx_http_mcp_ctx_t *ngx_http_mcp_error_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_error_page(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx);
 ngx_http_mcp_ctx_t *ngx_http_mcp_ctx_create(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_sse_open(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
 

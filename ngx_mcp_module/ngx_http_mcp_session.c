@@ -27,6 +27,7 @@ typedef struct {
     u_char                    color;
     u_char                    version;
     u_char                    pad[2];
+    ngx_pid_t                 stream;       /* worker holding the GET stream */
     ngx_msec_t                last;
     ngx_queue_t               queue;
     u_char                    id[NGX_HTTP_MCP_SESSION_ID_LEN];
@@ -474,6 +475,7 @@ ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
 
     sn = ngx_http_mcp_session_node(node);
     sn->version = (u_char) info->version;
+    sn->stream = 0;
     sn->last = ngx_current_msec;
     ngx_memcpy(sn->id, id, NGX_HTTP_MCP_SESSION_ID_LEN);
 
@@ -570,6 +572,61 @@ ngx_http_mcp_session_delete(ngx_shm_zone_t *shm_zone, ngx_str_t *id)
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     return rc;
+}
+
+
+ngx_int_t
+ngx_http_mcp_session_stream_claim(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_pid_t pid)
+{
+    ngx_int_t                     rc;
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    sn = ngx_http_mcp_session_locate(ctx, id);
+
+    if (sn == NULL) {
+        rc = NGX_DECLINED;
+
+    } else if (sn->stream != 0
+               && (sn->stream == pid || kill(sn->stream, 0) == 0))
+    {
+        /* one stream per session; a dead worker's claim is void */
+        rc = NGX_BUSY;
+
+    } else {
+        sn->stream = pid;
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
+}
+
+
+void
+ngx_http_mcp_session_stream_release(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_pid_t pid)
+{
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    sn = ngx_http_mcp_session_locate(ctx, id);
+
+    if (sn != NULL && sn->stream == pid) {
+        sn->stream = 0;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
 }
 
 

@@ -502,25 +502,26 @@ MCP-Protocol-Version: 2025-11-25
 --- response_json
 [{"jsonrpc":"2.0","id":1,"result":{}},{"jsonrpc":"2.0","id":2,"result":{}}]
 
-=== TEST 34: GET gets 405 with Allow (2025-06-18 basic/transports#listening-for-messages-from-the-server)
+=== TEST 34: GET without text/event-stream in Accept gets 406 (2025-06-18 basic/transports#listening-for-messages-from-the-server)
 --- init: 2025-06-18
 --- request
 GET /mcp
 --- more_headers
-Accept: text/event-stream
---- error_code: 405
+Accept: application/json
+--- error_code: 406
 --- response_headers
-Allow: POST, DELETE
 Content-Type: application/json
 --- response_json_subset
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
-=== TEST 35: GET without a session gets 405 too (2025-03-26 basic/transports#listening-for-messages-from-the-server)
+=== TEST 35: GET without a session gets 400 (2025-06-18 basic/transports#session-management)
 --- request
 GET /mcp
---- error_code: 405
---- response_headers
-Allow: POST, DELETE
+--- more_headers
+Accept: text/event-stream
+--- error_code: 400
+--- response_json_subset
+{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
 === TEST 36: PUT gets 405 with Allow
 --- request
@@ -528,7 +529,7 @@ PUT /mcp
 {"jsonrpc":"2.0","id":1,"method":"ping"}
 --- error_code: 405
 --- response_headers
-Allow: POST, DELETE
+Allow: GET, POST, DELETE
 --- response_json_subset
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
@@ -538,14 +539,14 @@ PATCH /mcp
 {}
 --- error_code: 405
 --- response_headers
-Allow: POST, DELETE
+Allow: GET, POST, DELETE
 
 === TEST 38: HEAD gets 405 with Allow and no body
 --- request
 HEAD /mcp
 --- error_code: 405
 --- response_headers
-Allow: POST, DELETE
+Allow: GET, POST, DELETE
 --- response_body:
 
 === TEST 39: OPTIONS gets 405 with Allow
@@ -553,7 +554,7 @@ Allow: POST, DELETE
 OPTIONS /mcp
 --- error_code: 405
 --- response_headers
-Allow: POST, DELETE
+Allow: GET, POST, DELETE
 
 === TEST 40: DELETE without Mcp-Session-Id gets 400 (2025-06-18 basic/transports#session-management)
 --- request

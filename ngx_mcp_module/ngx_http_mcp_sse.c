@@ -1,0 +1,375 @@
+
+/*
+ * Copyright (C) ngx_mcp_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include "ngx_http_mcp_module.h"
+
+
+/*
+ * Server-sent event streams: the Streamable HTTP GET stream of a session.
+ * A stream is a main request kept open (count++, NGX_DONE) and closed
+ * once, with a last buffer and a single finalization: by the client, by
+ * the end of its session, by a reader too slow for the backlog limit, or
+ * by a worker shutting down (the connection is marked idle, so nginx's
+ * graceful shutdown hands it to us to close cleanly).
+ */
+
+
+struct ngx_http_mcp_stream_s {
+    ngx_http_request_t       *request;
+    ngx_http_mcp_ctx_t       *ctx;
+    ngx_event_t               ping;
+    ngx_chain_t              *free;
+    ngx_chain_t              *busy;
+    ngx_event_handler_pt      conn_read;    /* the HTTP/1 read handler */
+    unsigned                  closed:1;
+};
+
+
+static void ngx_http_mcp_sse_ping(ngx_event_t *ev);
+static ngx_int_t ngx_http_mcp_sse_send(ngx_http_mcp_stream_t *st,
+    u_char *data, size_t len);
+static void ngx_http_mcp_sse_write(ngx_http_request_t *r);
+static void ngx_http_mcp_sse_conn_read(ngx_event_t *ev);
+static void ngx_http_mcp_sse_close(ngx_http_mcp_stream_t *st,
+    ngx_int_t rc);
+static void ngx_http_mcp_sse_cleanup(void *data);
+static ngx_int_t ngx_http_mcp_sse_header(ngx_http_request_t *r,
+    char *key, char *value);
+
+
+static u_char  ngx_http_mcp_sse_ping_text[] = ": ping\n\n";
+static u_char  ngx_http_mcp_sse_open_text[] = ": stream open\n\n";
+
+
+ngx_int_t
+ngx_http_mcp_sse_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    ngx_int_t                 rc;
+    ngx_connection_t         *c;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_mcp_stream_t    *st;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+    c = r->connection;
+
+    st = ngx_pcalloc(r->pool, sizeof(ngx_http_mcp_stream_t));
+    if (st == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    st->request = r;
+    st->ctx = ctx;
+    ctx->stream = st;
+
+    cln->handler = ngx_http_mcp_sse_cleanup;
+    cln->data = st;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = -1;
+    ngx_str_set(&r->headers_out.content_type, "text/event-stream");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (ngx_http_mcp_sse_header(r, "Cache-Control", "no-cache") != NGX_OK
+        || ngx_http_mcp_sse_header(r, "X-Accel-Buffering", "no") != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->replying = 1;
+    r->keepalive = 0;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    /* the header goes out now, with a comment the client may ignore */
+
+    if (ngx_http_mcp_sse_send(st, ngx_http_mcp_sse_open_text,
+                              sizeof(ngx_http_mcp_sse_open_text) - 1)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* from here on the stream closes itself, once */
+
+    r->main->count++;
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_mcp_sse_write;
+
+    /*
+     * Graceful shutdown runs the read handler of idle connections with
+     * c->close set: ours ends the stream with its last chunk first.
+     */
+
+    if (r == c->data && r->stream == NULL) {
+        st->conn_read = c->read->handler;
+        c->read->handler = ngx_http_mcp_sse_conn_read;
+        c->idle = 1;
+    }
+
+    st->ping.handler = ngx_http_mcp_sse_ping;
+    st->ping.data = st;
+    st->ping.log = c->log;
+    st->ping.cancelable = 1;
+
+    ngx_add_timer(&st->ping, mlcf->sse_ping_interval);
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                  "mcp: stream of session %V opened", &ctx->session_id);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_sse_header(ngx_http_request_t *r, char *key, char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value.data = (u_char *) value;
+    h->value.len = ngx_strlen(value);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_sse_send(ngx_http_mcp_stream_t *st, u_char *data, size_t len)
+{
+    off_t                     backlog;
+    ngx_int_t                 rc;
+    ngx_buf_t                *b;
+    ngx_chain_t              *cl, *out;
+    ngx_http_request_t       *r;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    r = st->request;
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    /* buffers come back from the busy chain once sent: the pool stays flat */
+
+    cl = ngx_chain_get_free_buf(r->pool, &st->free);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = cl->buf;
+    ngx_memzero(b, sizeof(ngx_buf_t));
+
+    b->tag = (ngx_buf_tag_t) &ngx_http_mcp_module;
+    b->memory = 1;
+    b->flush = 1;
+    b->start = data;
+    b->pos = data;
+    b->last = data + len;
+    b->end = data + len;
+
+    out = cl;
+
+    rc = ngx_http_output_filter(r, out);
+
+    ngx_chain_update_chains(r->pool, &st->free, &st->busy, &out,
+                            (ngx_buf_tag_t) &ngx_http_mcp_module);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    /* a reader that lets the backlog grow past the limit is cut off */
+
+    backlog = 0;
+
+    for (cl = st->busy; cl; cl = cl->next) {
+        backlog += ngx_buf_size(cl->buf);
+    }
+
+    if (backlog > (off_t) mlcf->sse_max_backlog) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "mcp: stream of session %V has %O bytes unsent, "
+                      "over mcp_sse_max_backlog; closing it",
+                      &st->ctx->session_id, backlog);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mcp_sse_ping(ngx_event_t *ev)
+{
+    ngx_http_mcp_stream_t        *st;
+    ngx_http_request_t           *r;
+    ngx_http_mcp_loc_conf_t      *mlcf;
+    ngx_http_mcp_main_conf_t     *mmcf;
+    ngx_http_mcp_session_info_t   info;
+
+    st = ev->data;
+    r = st->request;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    /* an open stream keeps its session alive; an ended session ends it */
+
+    if (ngx_http_mcp_session_find(mmcf->session_zone, &st->ctx->session_id,
+                                  &info)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "mcp: session %V ended, closing its stream",
+                      &st->ctx->session_id);
+        ngx_http_mcp_sse_close(st, NGX_OK);
+        return;
+    }
+
+    if (ngx_http_mcp_sse_send(st, ngx_http_mcp_sse_ping_text,
+                              sizeof(ngx_http_mcp_sse_ping_text) - 1)
+        != NGX_OK)
+    {
+        ngx_http_mcp_sse_close(st, NGX_ERROR);
+        return;
+    }
+
+    ngx_add_timer(&st->ping, mlcf->sse_ping_interval);
+}
+
+
+static void
+ngx_http_mcp_sse_write(ngx_http_request_t *r)
+{
+    ngx_http_mcp_ctx_t     *ctx;
+    ngx_http_mcp_stream_t  *st;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+    st = ctx->stream;
+
+    if (st == NULL || st->closed) {
+        return;
+    }
+
+    if (r->connection->write->timedout) {
+        ngx_http_mcp_sse_close(st, NGX_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    if (ngx_http_output_filter(r, NULL) == NGX_ERROR) {
+        ngx_http_mcp_sse_close(st, NGX_ERROR);
+        return;
+    }
+
+    ngx_chain_update_chains(r->pool, &st->free, &st->busy, NULL,
+                            (ngx_buf_tag_t) &ngx_http_mcp_module);
+}
+
+
+static void
+ngx_http_mcp_sse_conn_read(ngx_event_t *ev)
+{
+    ngx_connection_t       *c;
+    ngx_http_request_t     *r;
+    ngx_http_mcp_ctx_t     *ctx;
+    ngx_http_mcp_stream_t  *st;
+
+    c = ev->data;
+    r = c->data;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+    st = ctx ? ctx->stream : NULL;
+
+    if (c->close && st != NULL && !st->closed) {
+        /* the worker is shutting down: end the stream, not just the socket */
+
+        c->close = 0;
+        c->idle = 0;
+
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "mcp: closing the stream of session %V on shutdown",
+                      &ctx->session_id);
+
+        ngx_http_mcp_sse_close(st, NGX_OK);
+        return;
+    }
+
+    st->conn_read(ev);
+}
+
+
+static void
+ngx_http_mcp_sse_close(ngx_http_mcp_stream_t *st, ngx_int_t rc)
+{
+    ngx_http_request_t  *r;
+
+    if (st->closed) {
+        return;
+    }
+
+    st->closed = 1;
+    r = st->request;
+
+    if (st->ping.timer_set) {
+        ngx_del_timer(&st->ping);
+    }
+
+    r->connection->idle = 0;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static void
+ngx_http_mcp_sse_cleanup(void *data)
+{
+    ngx_http_mcp_stream_t  *st = data;
+
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    /* the request ends: by us, by the client, or with its connection */
+
+    st->closed = 1;
+
+    if (st->ping.timer_set) {
+        ngx_del_timer(&st->ping);
+    }
+
+    mmcf = ngx_http_get_module_main_conf(st->request, ngx_http_mcp_module);
+
+    ngx_http_mcp_session_stream_release(mmcf->session_zone,
+                                        &st->ctx->session_id, ngx_pid);
+
+    ngx_log_error(NGX_LOG_INFO, st->request->connection->log, 0,
+                  "mcp: stream of session %V closed",
+                  &st->ctx->session_id);
+}
