@@ -25,6 +25,7 @@ static char *ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_mcp_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_mcp_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_mcp_init_process(ngx_cycle_t *cycle);
 static char *ngx_http_mcp(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_http_mcp_server_info(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -191,7 +192,7 @@ ngx_module_t  ngx_http_mcp_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_mcp_init_process,             /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -326,6 +327,23 @@ static ngx_int_t
 ngx_http_mcp_postconfiguration(ngx_conf_t *cf)
 {
     return ngx_http_mcp_tool_filter_init(cf);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mcp_module);
+
+    /* only where MCP is configured: a session zone exists */
+
+    if (mmcf == NULL || mmcf->session_zone == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_mcp_sse_init_process(cycle);
 }
 
 

@@ -103,6 +103,7 @@ ngx_int_t ngx_http_mcp_error_page(ngx_http_request_t *r,
 ngx_http_mcp_ctx_t *ngx_http_mcp_ctx_create(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_sse_open(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx);
+ngx_int_t ngx_http_mcp_sse_init_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
 

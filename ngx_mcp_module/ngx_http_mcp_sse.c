@@ -15,8 +15,13 @@
  * A stream is a main request kept open (count++, NGX_DONE) and closed
  * once, with a last buffer and a single finalization: by the client, by
  * the end of its session, by a reader too slow for the backlog limit, or
- * by a worker shutting down (the connection is marked idle, so nginx's
- * graceful shutdown hands it to us to close cleanly).
+ * by a worker shutting down.
+ *
+ * A worker on its way out only waits for timers that are not cancelable,
+ * then reports every socket still open; the one thing nginx runs when a
+ * graceful shutdown starts is the read handler of idle connections.  So
+ * each worker keeps one idle connection of its own, the shutdown watch,
+ * whose handler ends every stream of the worker, HTTP/1 and HTTP/2 alike.
  */
 
 
@@ -26,7 +31,7 @@ struct ngx_http_mcp_stream_s {
     ngx_event_t               ping;
     ngx_chain_t              *free;
     ngx_chain_t              *busy;
-    ngx_event_handler_pt      conn_read;    /* the HTTP/1 read handler */
+    ngx_queue_t               queue;        /* the worker's streams */
     unsigned                  closed:1;
 };
 
@@ -35,13 +40,16 @@ static void ngx_http_mcp_sse_ping(ngx_event_t *ev);
 static ngx_int_t ngx_http_mcp_sse_send(ngx_http_mcp_stream_t *st,
     u_char *data, size_t len);
 static void ngx_http_mcp_sse_write(ngx_http_request_t *r);
-static void ngx_http_mcp_sse_conn_read(ngx_event_t *ev);
+static void ngx_http_mcp_sse_shutdown(ngx_event_t *ev);
 static void ngx_http_mcp_sse_close(ngx_http_mcp_stream_t *st,
     ngx_int_t rc);
 static void ngx_http_mcp_sse_cleanup(void *data);
 static ngx_int_t ngx_http_mcp_sse_header(ngx_http_request_t *r,
     char *key, char *value);
 
+
+/* per worker process: its open streams */
+static ngx_queue_t  ngx_http_mcp_streams;
 
 static u_char  ngx_http_mcp_sse_ping_text[] = ": ping\n\n";
 static u_char  ngx_http_mcp_sse_open_text[] = ": stream open\n\n";
@@ -113,16 +121,7 @@ ngx_http_mcp_sse_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_http_mcp_sse_write;
 
-    /*
-     * Graceful shutdown runs the read handler of idle connections with
-     * c->close set: ours ends the stream with its last chunk first.
-     */
-
-    if (r == c->data && r->stream == NULL) {
-        st->conn_read = c->read->handler;
-        c->read->handler = ngx_http_mcp_sse_conn_read;
-        c->idle = 1;
-    }
+    ngx_queue_insert_tail(&ngx_http_mcp_streams, &st->queue);
 
     st->ping.handler = ngx_http_mcp_sse_ping;
     st->ping.data = st;
@@ -291,35 +290,81 @@ ngx_http_mcp_sse_write(ngx_http_request_t *r)
 }
 
 
-static void
-ngx_http_mcp_sse_conn_read(ngx_event_t *ev)
+ngx_int_t
+ngx_http_mcp_sse_init_process(ngx_cycle_t *cycle)
 {
-    ngx_connection_t       *c;
-    ngx_http_request_t     *r;
-    ngx_http_mcp_ctx_t     *ctx;
+    ngx_fd_t           fds[2];
+    ngx_connection_t  *c;
+
+    ngx_queue_init(&ngx_http_mcp_streams);
+
+    /*
+     * The shutdown watch: the read end of a pipe nobody writes to, never
+     * polled, only marked idle so that a graceful shutdown calls it.
+     */
+
+    if (pipe(fds) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno, "pipe() failed");
+        return NGX_ERROR;
+    }
+
+    if (close(fds[1]) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
+                      "close() failed");
+    }
+
+    c = ngx_get_connection(fds[0], cycle->log);
+    if (c == NULL) {
+        if (close(fds[0]) == -1) {
+            ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
+                          "close() failed");
+        }
+
+        return NGX_ERROR;
+    }
+
+    c->read->handler = ngx_http_mcp_sse_shutdown;
+    c->read->log = cycle->log;
+    c->idle = 1;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mcp_sse_shutdown(ngx_event_t *ev)
+{
+    ngx_queue_t            *q;
+    ngx_connection_t       *c, *sc;
     ngx_http_mcp_stream_t  *st;
 
     c = ev->data;
-    r = c->data;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
-    st = ctx ? ctx->stream : NULL;
-
-    if (c->close && st != NULL && !st->closed) {
-        /* the worker is shutting down: end the stream, not just the socket */
-
-        c->close = 0;
-        c->idle = 0;
-
-        ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                      "mcp: closing the stream of session %V on shutdown",
-                      &ctx->session_id);
-
-        ngx_http_mcp_sse_close(st, NGX_OK);
+    if (!c->close) {
         return;
     }
 
-    st->conn_read(ev);
+    /* the worker is shutting down: end each stream with its last chunk */
+
+    while (!ngx_queue_empty(&ngx_http_mcp_streams)) {
+        q = ngx_queue_head(&ngx_http_mcp_streams);
+        st = ngx_queue_data(q, ngx_http_mcp_stream_t, queue);
+
+        ngx_queue_remove(q);
+        ngx_queue_init(q);
+
+        ngx_log_error(NGX_LOG_INFO, st->request->connection->log, 0,
+                      "mcp: closing the stream of session %V on shutdown",
+                      &st->ctx->session_id);
+
+        /* the stream's memory goes with its request: keep the connection */
+        sc = st->request->connection;
+
+        ngx_http_mcp_sse_close(st, NGX_OK);
+        ngx_http_run_posted_requests(sc);
+    }
+
+    ngx_close_connection(c);
 }
 
 
@@ -339,8 +384,6 @@ ngx_http_mcp_sse_close(ngx_http_mcp_stream_t *st, ngx_int_t rc)
         ngx_del_timer(&st->ping);
     }
 
-    r->connection->idle = 0;
-
     if (rc == NGX_OK) {
         rc = ngx_http_send_special(r, NGX_HTTP_LAST);
     }
@@ -359,6 +402,10 @@ ngx_http_mcp_sse_cleanup(void *data)
     /* the request ends: by us, by the client, or with its connection */
 
     st->closed = 1;
+
+    if (ngx_queue_next(&st->queue) != NULL) {
+        ngx_queue_remove(&st->queue);
+    }
 
     if (st->ping.timer_set) {
         ngx_del_timer(&st->ping);

@@ -152,4 +152,41 @@ ok(!kill(0, $master), sprintf('nginx exits (%.1f s)', time - $t0));
 my $log = $nginx->error_log;
 unlike($log, qr/\[(alert|crit|emerg)\]/, 'no alert: no socket left open');
 
+# HTTP/2: a stream is not a connection of its own; reload must still end it
+SKIP: {
+    skip 'curl is needed for HTTP/2', 4 unless `curl --version 2>/dev/null`
+                                              =~ /HTTP2/;
+
+    my $h2 = start_nginx(
+        http_config => 'mcp_session_zone zone=mcp:1m;',
+        config => 'location = /mcp { mcp; mcp_sse_ping_interval 200ms; }',
+        listen_params => 'http2');
+    my $p2 = $h2->port;
+
+    my $init = `curl -s -i --http2-prior-knowledge -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}' http://127.0.0.1:$p2/mcp`;
+    my ($s2) = $init =~ /^mcp-session-id: (\w+)/mi;
+
+    my $out = $h2->prefix . '/h2-stream.txt';
+    my $pid = fork // die;
+    if (!$pid) {
+        exec 'curl', '-sN', '--max-time', '8', '--http2-prior-knowledge',
+             '-o', $out, '-H', 'Accept: text/event-stream',
+             '-H', "Mcp-Session-Id: $s2", "http://127.0.0.1:$p2/mcp";
+    }
+
+    sleep 0.7;
+    my @w = $h2->worker_pids;
+    ok($h2->reload, 'HTTP/2: reload with a stream open');
+    my $t = time;
+    waitpid $pid, 0;
+    is($? >> 8, 0, sprintf('HTTP/2: the stream ended cleanly (%.1f s)',
+                           time - $t));
+    my $text = do { local $/; open my $f, '<', $out; <$f> } // '';
+    like($text, qr/^: ping$/m, 'HTTP/2: it carried keepalives');
+    while (grep({ kill 0, $_ } @w) && time - $t < 5) { sleep 0.05 }
+    $h2->stop;
+    unlike($h2->error_log, qr/\[(alert|crit|emerg)\]/,
+           'HTTP/2: the old worker exited with no socket left open');
+}
+
 done_testing();

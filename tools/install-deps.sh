@@ -5,6 +5,7 @@
 #   tools/install-deps.sh run    packages for make run
 #   tools/install-deps.sh test   packages and npm modules for make test
 #   tools/install-deps.sh fuzz   packages for make fuzz (clang, libFuzzer)
+#   tools/install-deps.sh bench  packages and npm modules for make bench (wrk)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +17,12 @@ if [ "$what" = fuzz ]; then
     pkgs+=(clang libclang-rt-14-dev)
 fi
 if [ "$what" = test ]; then
-    pkgs+=(redis-server openssl valgrind)
+    pkgs+=(redis-server openssl valgrind curl)
+fi
+if [ "$what" = bench ]; then
+    pkgs+=(wrk curl)
+fi
+if [ "$what" = test ] || [ "$what" = bench ]; then
     command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
     command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
@@ -44,8 +50,13 @@ if [ "$(id -u)" = 0 ] && command -v systemctl >/dev/null 2>&1; then
     systemctl is-active --quiet nginx 2>/dev/null && systemctl stop nginx || true
 fi
 
-if [ "$what" = test ]; then
-    for dir in t/node t/conformance; do
+case $what in
+    test)  npm_dirs=(t/node t/conformance) ;;
+    bench) npm_dirs=(t/node) ;;
+    *)     npm_dirs=() ;;
+esac
+if [ ${#npm_dirs[@]} -gt 0 ]; then
+    for dir in "${npm_dirs[@]}"; do
         [ -f "$root/$dir/package-lock.json" ] || continue
         lock="$root/$dir/package-lock.json"
         stamp="$root/$dir/node_modules/.installed"

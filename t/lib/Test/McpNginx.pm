@@ -180,7 +180,7 @@ http {
     uwsgi_temp_path $prefix/tmp/uwsgi; scgi_temp_path $prefix/tmp/scgi;
 $o->{http_config}
     server {
-        listen 127.0.0.1:$o->{port};
+        listen 127.0.0.1:$o->{port}${\ ($o->{listen_params} ? " $o->{listen_params}" : '') };
         server_name localhost;
 $o->{config}
     }
@@ -995,6 +995,7 @@ C<http_config> or C<conf> (inside http{}), C<main_config>, C<full_conf> (a
 whole nginx.conf; C<load_module>, C<user>, C<daemon>, C<master_process>,
 C<pid> and C<error_log> are added when missing), C<workers> (1), C<module>
 (1: load the MCP module), C<error_log_level> (info), C<port>,
+C<listen_params> (added to the server's C<listen>, e.g. C<http2>),
 C<backend_port>, C<vars> (more substitutions), C<test_only> (run C<nginx -t>
 only and return C<($ok, $output)>). C<$TEST_NGINX_PORT>,
 C<$TEST_BACKEND_PORT>, C<$TEST_ROOT> and C<$TEST_PREFIX> are replaced in all
