@@ -6,6 +6,8 @@
 #   make unit         the protocol core's unit tests alone (part of make test)
 #   make fuzz         fuzz the protocol core for FUZZ_SECONDS (libFuzzer)
 #   make valgrind     the suite with nginx under valgrind memcheck
+#   make bench        throughput, latency and memory against plain nginx
+#                     proxy_pass and the official SDK server (wrk, ratios)
 #   make NGINX_SRC=DIR  build against another nginx source tree
 #   make test-nginx NGINX_SRC=DIR  the suite on nginx built from DIR
 
@@ -15,7 +17,7 @@ BUILD     := build
 PROVE     ?= prove
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps deps-run run test test-nginx sanitize valgrind unit fuzz clean
+.PHONY: all deps deps-run run test test-nginx sanitize valgrind unit fuzz bench clean
 
 # always asks the build script: it notices a change of NGINX_SRC, and
 # nginx's own make is quick when nothing changed
@@ -47,6 +49,12 @@ test-nginx: deps
 # the suite with every nginx process under valgrind's memcheck
 valgrind: deps
 	tools/valgrind.sh
+
+# make bench BENCH_SECONDS=N BENCH_CONNECTIONS=N ...: see tools/bench/run.sh
+bench: deps
+	tools/install-deps.sh bench
+	$(MAKE) all
+	tools/bench/run.sh $(NGINX)
 
 unit: deps-run
 	tools/build-core-tests.sh
