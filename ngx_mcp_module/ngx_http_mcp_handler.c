@@ -892,6 +892,7 @@ static ngx_int_t
 ngx_http_mcp_delete(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
+    ngx_pid_t                  stream;
     ngx_http_mcp_ctx_t        *ctx;
     ngx_http_mcp_main_conf_t  *mmcf;
 
@@ -910,7 +911,8 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
         return rc;
     }
 
-    if (ngx_http_mcp_session_delete(mmcf->session_zone, &ctx->session_id)
+    if (ngx_http_mcp_session_delete(mmcf->session_zone, &ctx->session_id,
+                                    &stream)
         != NGX_OK)
     {
         return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
@@ -920,6 +922,16 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "mcp: session %V ended by the client", &ctx->session_id);
+
+    /* its stream ends now, here or in the worker that holds it */
+
+    if (stream == ngx_pid) {
+        (void) ngx_http_mcp_sse_close_session(&ctx->session_id);
+
+    } else if (stream != 0) {
+        (void) ngx_http_mcp_ipc_close_stream(stream, &ctx->session_id,
+                                             r->connection->log);
+    }
 
     return ngx_http_mcp_send_empty(r, NGX_HTTP_OK);
 }

@@ -343,7 +343,9 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_mcp_sse_init_process(cycle);
+    ngx_http_mcp_sse_init_process();
+
+    return ngx_http_mcp_ipc_init_process(cycle);
 }
 
 

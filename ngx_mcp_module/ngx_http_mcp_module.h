@@ -20,6 +20,8 @@
 #define NGX_HTTP_MCP_HEALTH_LIVE   1
 #define NGX_HTTP_MCP_HEALTH_READY  2
 
+#define NGX_HTTP_MCP_IPC_CLOSE_STREAM  1
+
 /* not among nginx's own status codes */
 #define NGX_HTTP_MCP_NOT_ACCEPTABLE  406
 
@@ -103,7 +105,12 @@ ngx_int_t ngx_http_mcp_error_page(ngx_http_request_t *r,
 ngx_http_mcp_ctx_t *ngx_http_mcp_ctx_create(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_sse_open(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx);
-ngx_int_t ngx_http_mcp_sse_init_process(ngx_cycle_t *cycle);
+void ngx_http_mcp_sse_init_process(void);
+void ngx_http_mcp_sse_close_all(void);
+ngx_int_t ngx_http_mcp_sse_close_session(ngx_str_t *id);
+ngx_int_t ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_mcp_ipc_close_stream(ngx_pid_t pid, ngx_str_t *id,
+    ngx_log_t *log);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
 

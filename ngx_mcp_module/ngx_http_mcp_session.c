@@ -551,7 +551,8 @@ ngx_http_mcp_session_find(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
 
 
 ngx_int_t
-ngx_http_mcp_session_delete(ngx_shm_zone_t *shm_zone, ngx_str_t *id)
+ngx_http_mcp_session_delete(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_pid_t *stream)
 {
     ngx_int_t                     rc;
     ngx_http_mcp_session_ctx_t   *ctx;
@@ -564,7 +565,12 @@ ngx_http_mcp_session_delete(ngx_shm_zone_t *shm_zone, ngx_str_t *id)
 
     sn = ngx_http_mcp_session_locate(ctx, id);
 
+    *stream = 0;
+
     if (sn != NULL) {
+        /* the worker holding the session's stream is told to end it */
+        *stream = sn->stream;
+
         ngx_http_mcp_session_free(ctx, sn);
         rc = NGX_OK;
     }

@@ -29,7 +29,7 @@ ngx_int_t ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
 ngx_int_t ngx_http_mcp_session_find(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
     ngx_http_mcp_session_info_t *info);
 ngx_int_t ngx_http_mcp_session_delete(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *id);
+    ngx_str_t *id, ngx_pid_t *stream);
 ngx_int_t ngx_http_mcp_session_stream_claim(ngx_shm_zone_t *shm_zone,
     ngx_str_t *id, ngx_pid_t pid);
 void ngx_http_mcp_session_stream_release(ngx_shm_zone_t *shm_zone,

@@ -19,9 +19,10 @@
  *
  * A worker on its way out only waits for timers that are not cancelable,
  * then reports every socket still open; the one thing nginx runs when a
- * graceful shutdown starts is the read handler of idle connections.  So
- * each worker keeps one idle connection of its own, the shutdown watch,
- * whose handler ends every stream of the worker, HTTP/1 and HTTP/2 alike.
+ * graceful shutdown starts is the read handler of idle connections.  The
+ * worker's IPC socket is such a connection, and its handler ends every
+ * stream of the worker (ngx_http_mcp_sse_close_all), HTTP/1 and HTTP/2
+ * alike.
  */
 
 
@@ -40,7 +41,6 @@ static void ngx_http_mcp_sse_ping(ngx_event_t *ev);
 static ngx_int_t ngx_http_mcp_sse_send(ngx_http_mcp_stream_t *st,
     u_char *data, size_t len);
 static void ngx_http_mcp_sse_write(ngx_http_request_t *r);
-static void ngx_http_mcp_sse_shutdown(ngx_event_t *ev);
 static void ngx_http_mcp_sse_close(ngx_http_mcp_stream_t *st,
     ngx_int_t rc);
 static void ngx_http_mcp_sse_cleanup(void *data);
@@ -290,59 +290,19 @@ ngx_http_mcp_sse_write(ngx_http_request_t *r)
 }
 
 
-ngx_int_t
-ngx_http_mcp_sse_init_process(ngx_cycle_t *cycle)
+void
+ngx_http_mcp_sse_init_process(void)
 {
-    ngx_fd_t           fds[2];
-    ngx_connection_t  *c;
-
     ngx_queue_init(&ngx_http_mcp_streams);
-
-    /*
-     * The shutdown watch: the read end of a pipe nobody writes to, never
-     * polled, only marked idle so that a graceful shutdown calls it.
-     */
-
-    if (pipe(fds) == -1) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno, "pipe() failed");
-        return NGX_ERROR;
-    }
-
-    if (close(fds[1]) == -1) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
-                      "close() failed");
-    }
-
-    c = ngx_get_connection(fds[0], cycle->log);
-    if (c == NULL) {
-        if (close(fds[0]) == -1) {
-            ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
-                          "close() failed");
-        }
-
-        return NGX_ERROR;
-    }
-
-    c->read->handler = ngx_http_mcp_sse_shutdown;
-    c->read->log = cycle->log;
-    c->idle = 1;
-
-    return NGX_OK;
 }
 
 
-static void
-ngx_http_mcp_sse_shutdown(ngx_event_t *ev)
+void
+ngx_http_mcp_sse_close_all(void)
 {
     ngx_queue_t            *q;
-    ngx_connection_t       *c, *sc;
+    ngx_connection_t       *c;
     ngx_http_mcp_stream_t  *st;
-
-    c = ev->data;
-
-    if (!c->close) {
-        return;
-    }
 
     /* the worker is shutting down: end each stream with its last chunk */
 
@@ -358,13 +318,46 @@ ngx_http_mcp_sse_shutdown(ngx_event_t *ev)
                       &st->ctx->session_id);
 
         /* the stream's memory goes with its request: keep the connection */
-        sc = st->request->connection;
+        c = st->request->connection;
 
         ngx_http_mcp_sse_close(st, NGX_OK);
-        ngx_http_run_posted_requests(sc);
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+ngx_int_t
+ngx_http_mcp_sse_close_session(ngx_str_t *id)
+{
+    ngx_queue_t            *q;
+    ngx_connection_t       *c;
+    ngx_http_mcp_stream_t  *st;
+
+    for (q = ngx_queue_head(&ngx_http_mcp_streams);
+         q != ngx_queue_sentinel(&ngx_http_mcp_streams);
+         q = ngx_queue_next(q))
+    {
+        st = ngx_queue_data(q, ngx_http_mcp_stream_t, queue);
+
+        if (st->closed
+            || st->ctx->session_id.len != id->len
+            || ngx_memcmp(st->ctx->session_id.data, id->data, id->len) != 0)
+        {
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, st->request->connection->log, 0,
+                      "mcp: session %V ended, closing its stream", id);
+
+        c = st->request->connection;
+
+        ngx_http_mcp_sse_close(st, NGX_OK);
+        ngx_http_run_posted_requests(c);
+
+        return NGX_OK;
     }
 
-    ngx_close_connection(c);
+    return NGX_DECLINED;
 }
 
 

@@ -23,7 +23,7 @@ location = /mcp {
 }
 CONF
 
-my $port = $nginx->port;
+our $port = $nginx->port;
 
 # a GET stream on a raw socket: status line and headers, then the events
 sub open_stream {
@@ -151,6 +151,41 @@ ok(!kill(0, $master), sprintf('nginx exits (%.1f s)', time - $t0));
 
 my $log = $nginx->error_log;
 unlike($log, qr/\[(alert|crit|emerg)\]/, 'no alert: no socket left open');
+
+# DELETE ends the stream at once, whichever worker holds it and whichever
+# takes the DELETE: the keepalive is far off, so only the worker-to-worker
+# message can end it in time
+{
+    my $far = start_nginx(
+        workers => 2,
+        http_config => 'mcp_session_zone zone=mcp:1m;',
+        config => 'location = /mcp { mcp; mcp_sse_ping_interval 30s; }',
+        listen_params => 'reuseport');
+    my $fp = $far->port;
+    local $port = $fp;
+
+    my ($fast, $clean) = (0, 0);
+    for my $i (1 .. 12) {
+        my ($s) = mcp_initialize(port => $fp, version => '2025-06-18');
+        my $open = open_stream($s);
+        next unless $open->{status} == 200;
+        my $del = http_request(port => $fp, method => 'DELETE', path => '/mcp',
+                               headers => [['Mcp-Session-Id', $s]]);
+        next unless $del->status == 200;
+        my $t = time;
+        my $closed = read_for($open, 3);
+        $fast++ if $closed && time - $t < 0.5;
+        $clean++ if $open->{data} =~ /0\r\n\r\n\z/;
+    }
+    is($fast, 12, 'DELETE ends the stream within 0.5 s, on any worker (12 of 12)');
+    is($clean, 12, 'each with the last chunk');
+
+    my $pids = () = $far->error_log =~ /closing its stream/g;
+    ok($pids == 12, 'each close is logged by the worker holding the stream');
+    unlike($far->error_log, qr/\[(alert|crit|emerg)\]|could not reach/,
+           'every worker was reached');
+    $far->stop;
+}
 
 # HTTP/2: a stream is not a connection of its own; reload must still end it
 SKIP: {
