@@ -74,6 +74,7 @@ ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle)
     ngx_socket_t        s;
     ngx_connection_t   *c;
 #if (NGX_LINUX)
+    int                 on;
     socklen_t           len;
     struct sockaddr_un  sun;
 #else
@@ -92,7 +93,12 @@ ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle)
 
     len = ngx_http_mcp_ipc_addr(&sun, ngx_pid);
 
+    /* the kernel tells who sent each datagram: only our own user counts */
+
+    on = 1;
+
     if (bind(s, (struct sockaddr *) &sun, len) == -1
+        || setsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) == -1
         || ngx_nonblocking(s) == -1)
     {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
@@ -185,6 +191,13 @@ ngx_http_mcp_ipc_read(ngx_event_t *ev)
     ssize_t                  n;
     ngx_str_t                id;
     ngx_connection_t        *c;
+#if (NGX_LINUX)
+    struct iovec             iov;
+    struct msghdr            mh;
+    struct ucred            *cred;
+    struct cmsghdr          *cm;
+    u_char                   control[CMSG_SPACE(sizeof(struct ucred))];
+#endif
     ngx_http_mcp_ipc_msg_t  *msg;
     u_char                   buf[NGX_HTTP_MCP_IPC_MAX];
 
@@ -203,7 +216,20 @@ ngx_http_mcp_ipc_read(ngx_event_t *ev)
     /* edge-triggered: read until nothing is left */
 
     for ( ;; ) {
+#if (NGX_LINUX)
+        iov.iov_base = buf;
+        iov.iov_len = sizeof(buf);
+
+        ngx_memzero(&mh, sizeof(struct msghdr));
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = control;
+        mh.msg_controllen = sizeof(control);
+
+        n = recvmsg(c->fd, &mh, 0);
+#else
         n = recv(c->fd, buf, sizeof(buf), 0);
+#endif
 
         if (n == -1) {
             if (ngx_socket_errno != NGX_EAGAIN) {
@@ -217,6 +243,26 @@ ngx_http_mcp_ipc_read(ngx_event_t *ev)
         if (n != (ssize_t) sizeof(ngx_http_mcp_ipc_msg_t)) {
             continue;
         }
+
+#if (NGX_LINUX)
+        cm = CMSG_FIRSTHDR(&mh);
+
+        if (cm == NULL
+            || cm->cmsg_level != SOL_SOCKET
+            || cm->cmsg_type != SCM_CREDENTIALS)
+        {
+            continue;
+        }
+
+        cred = (struct ucred *) CMSG_DATA(cm);
+
+        if (cred->uid != geteuid()) {
+            ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                          "mcp: a message from uid %d was ignored",
+                          (int) cred->uid);
+            continue;
+        }
+#endif
 
         msg = (ngx_http_mcp_ipc_msg_t *) buf;
 

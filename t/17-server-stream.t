@@ -180,6 +180,28 @@ unlike($log, qr/\[(alert|crit|emerg)\]/, 'no alert: no socket left open');
     is($fast, 12, 'DELETE ends the stream within 0.5 s, on any worker (12 of 12)');
     is($clean, 12, 'each with the last chunk');
 
+    # a message from another user is ignored: it could otherwise end any
+    # stream whose session id it knew
+    SKIP: {
+        skip 'needs root to send as another user', 2 if $> != 0;
+        my ($s) = mcp_initialize(port => $fp, version => '2025-06-18');
+        my $open = open_stream($s);
+        my $msg = "\x01$s";
+        for my $w ($far->worker_pids) {
+            system('python3', '-c', <<'PY', $w, $msg);
+import os, socket, sys
+os.setgid(65534); os.setuid(65534)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(sys.argv[2].encode(), b"\0ngx_http_mcp:" + sys.argv[1].encode())
+PY
+        }
+        ok(!read_for($open, 0.5), 'a stream stays open when another user '
+                                  . 'asks a worker to end it');
+        like($far->error_log, qr/a message from uid 65534 was ignored/,
+             'and the worker logs that it ignored the message');
+        close $open->{sock};
+    }
+
     my $pids = () = $far->error_log =~ /closing its stream/g;
     ok($pids == 12, 'each close is logged by the worker holding the stream');
     unlike($far->error_log, qr/\[(alert|crit|emerg)\]|could not reach/,
