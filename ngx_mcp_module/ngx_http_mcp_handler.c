@@ -93,8 +93,7 @@ ngx_http_mcp_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_mcp_not_allowed(ngx_http_request_t *r)
 {
-    ngx_int_t         rc;
-    ngx_table_elt_t  *h;
+    ngx_int_t  rc;
 
     /* Streamable HTTP knows GET, POST and DELETE */
 
@@ -103,17 +102,9 @@ ngx_http_mcp_not_allowed(ngx_http_request_t *r)
         return rc;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_mcp_header_out(r, "Allow", "GET, POST, DELETE") == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Allow");
-    ngx_str_set(&h->value, "GET, POST, DELETE");
 
     return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_ALLOWED,
                                NGX_HTTP_MCP_TRANSPORT_ERROR,
@@ -545,17 +536,12 @@ ngx_http_mcp_initialize(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     ctx->session_id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
     ctx->version = info.version;
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_mcp_header_out(r, "Mcp-Session-Id", "");
     if (h == NULL) {
         json_decref(response);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Mcp-Session-Id");
     h->value = ctx->session_id;
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -1174,6 +1160,29 @@ ngx_http_mcp_error_page(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     }
 
     return NGX_OK;
+}
+
+
+ngx_table_elt_t *
+ngx_http_mcp_header_out(ngx_http_request_t *r, char *key, char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value.data = (u_char *) value;
+    h->value.len = ngx_strlen(value);
+
+    return h;
 }
 
 

@@ -93,18 +93,11 @@ ngx_http_mcp_health_send(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = ngx_http_mcp_header_out(r, "Cache-Control", "no-store");
     if (h == NULL) {
         json_decref(json);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
 
 #if (nginx_version >= 1023000)
     /* from 1.23 on, the header has a place of its own */

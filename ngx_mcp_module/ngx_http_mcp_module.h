@@ -111,6 +111,8 @@ ngx_int_t ngx_http_mcp_sse_close_session(ngx_str_t *id);
 ngx_int_t ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_mcp_ipc_close_stream(ngx_pid_t pid, ngx_str_t *id,
     ngx_log_t *log);
+ngx_table_elt_t *ngx_http_mcp_header_out(ngx_http_request_t *r, char *key,
+    char *value);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
 

@@ -44,8 +44,6 @@ static void ngx_http_mcp_sse_write(ngx_http_request_t *r);
 static void ngx_http_mcp_sse_close(ngx_http_mcp_stream_t *st,
     ngx_int_t rc);
 static void ngx_http_mcp_sse_cleanup(void *data);
-static ngx_int_t ngx_http_mcp_sse_header(ngx_http_request_t *r,
-    char *key, char *value);
 
 
 /* per worker process: its open streams */
@@ -90,8 +88,8 @@ ngx_http_mcp_sse_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 
-    if (ngx_http_mcp_sse_header(r, "Cache-Control", "no-cache") != NGX_OK
-        || ngx_http_mcp_sse_header(r, "X-Accel-Buffering", "no") != NGX_OK)
+    if (ngx_http_mcp_header_out(r, "Cache-Control", "no-cache") == NULL
+        || ngx_http_mcp_header_out(r, "X-Accel-Buffering", "no") == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -134,29 +132,6 @@ ngx_http_mcp_sse_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
                   "mcp: stream of session %V opened", &ctx->session_id);
 
     return NGX_DONE;
-}
-
-
-static ngx_int_t
-ngx_http_mcp_sse_header(ngx_http_request_t *r, char *key, char *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
-    h->value.data = (u_char *) value;
-    h->value.len = ngx_strlen(value);
-
-    return NGX_OK;
 }
 
 
