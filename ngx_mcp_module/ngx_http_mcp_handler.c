@@ -939,6 +939,24 @@ ngx_http_mcp_get(ngx_http_request_t *r)
 
     /* Streamable HTTP, listening for messages from the server */
 
+    if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Bad Request: a GET carries no body");
+    }
+
+    if (ngx_exiting || ngx_terminate) {
+        /* this worker is on its way out: the next one will take it */
+
+        if (ngx_http_mcp_header_out(r, "Retry-After", "1") == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Service Unavailable: shutting down");
+    }
+
     if (!ngx_http_mcp_accepts(r, "text/event-stream")) {
         return ngx_http_mcp_reject(r, NULL, NGX_HTTP_MCP_NOT_ACCEPTABLE,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,

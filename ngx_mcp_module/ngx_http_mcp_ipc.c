@@ -41,6 +41,7 @@ static void ngx_http_mcp_ipc_read(ngx_event_t *ev);
 #if (NGX_LINUX)
 static socklen_t ngx_http_mcp_ipc_addr(struct sockaddr_un *sun,
     ngx_pid_t pid);
+static ngx_socket_t ngx_http_mcp_ipc_socket(ngx_cycle_t *cycle);
 #endif
 
 
@@ -68,27 +69,22 @@ ngx_http_mcp_ipc_addr(struct sockaddr_un *sun, ngx_pid_t pid)
 #endif
 
 
-ngx_int_t
-ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle)
-{
-    ngx_socket_t        s;
-    ngx_connection_t   *c;
 #if (NGX_LINUX)
+
+static ngx_socket_t
+ngx_http_mcp_ipc_socket(ngx_cycle_t *cycle)
+{
     int                 on;
     socklen_t           len;
+    ngx_socket_t        s;
     struct sockaddr_un  sun;
-#else
-    ngx_fd_t            fds[2];
-#endif
-
-#if (NGX_LINUX)
 
     s = ngx_socket(AF_UNIX, SOCK_DGRAM, 0);
 
     if (s == (ngx_socket_t) -1) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
+        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
                       "mcp: socket() failed");
-        return NGX_ERROR;
+        return (ngx_socket_t) -1;
     }
 
     len = ngx_http_mcp_ipc_addr(&sun, ngx_pid);
@@ -101,25 +97,52 @@ ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle)
         || setsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) == -1
         || ngx_nonblocking(s) == -1)
     {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
-                      "mcp: binding the worker socket failed");
+        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
+                      "mcp: the worker socket could not be set up; "
+                      "streams of this worker end at their keepalive "
+                      "when their session is deleted elsewhere");
         ngx_close_socket(s);
-        return NGX_ERROR;
+        return (ngx_socket_t) -1;
     }
 
-#else
-
-    /* no abstract sockets: a pipe nobody writes to, the shutdown watch */
-
-    if (pipe(fds) == -1) {
-        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno, "pipe() failed");
-        return NGX_ERROR;
-    }
-
-    (void) close(fds[1]);
-    s = fds[0];
+    return s;
+}
 
 #endif
+
+
+ngx_int_t
+ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle)
+{
+    ngx_fd_t           fds[2];
+    ngx_uint_t         polled;
+    ngx_socket_t       s;
+    ngx_connection_t  *c;
+
+#if (NGX_LINUX)
+    s = ngx_http_mcp_ipc_socket(cycle);
+#else
+    s = (ngx_socket_t) -1;
+#endif
+
+    polled = (s != (ngx_socket_t) -1);
+
+    if (!polled) {
+
+        /*
+         * Without a worker socket the shutdown watch still has to exist:
+         * a pipe nobody writes to, never polled.
+         */
+
+        if (pipe(fds) == -1) {
+            ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
+                          "pipe() failed");
+            return NGX_ERROR;
+        }
+
+        (void) close(fds[1]);
+        s = fds[0];
+    }
 
     c = ngx_get_connection(s, cycle->log);
     if (c == NULL) {
@@ -132,12 +155,14 @@ ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle)
     c->write->log = cycle->log;
     c->idle = 1;
 
-#if (NGX_LINUX)
+    if (!polled) {
+        return NGX_OK;
+    }
+
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
         ngx_close_connection(c);
         return NGX_ERROR;
     }
-#endif
 
     ngx_http_mcp_ipc_connection = c;
 
@@ -232,6 +257,10 @@ ngx_http_mcp_ipc_read(ngx_event_t *ev)
 #endif
 
         if (n == -1) {
+            if (ngx_socket_errno == NGX_EINTR) {
+                continue;
+            }
+
             if (ngx_socket_errno != NGX_EAGAIN) {
                 ngx_log_error(NGX_LOG_ALERT, c->log, ngx_socket_errno,
                               "mcp: recv() on the worker socket failed");

@@ -337,9 +337,12 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 
     mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mcp_module);
 
-    /* only where MCP is configured: a session zone exists */
+    /* only workers, and only where MCP is configured */
 
-    if (mmcf == NULL || mmcf->session_zone == NULL) {
+    if ((ngx_process != NGX_PROCESS_WORKER
+         && ngx_process != NGX_PROCESS_SINGLE)
+        || mmcf == NULL || mmcf->session_zone == NULL)
+    {
         return NGX_OK;
     }
 

@@ -41,6 +41,7 @@ static void ngx_http_mcp_sse_ping(ngx_event_t *ev);
 static ngx_int_t ngx_http_mcp_sse_send(ngx_http_mcp_stream_t *st,
     u_char *data, size_t len);
 static void ngx_http_mcp_sse_write(ngx_http_request_t *r);
+static off_t ngx_http_mcp_sse_pending(ngx_http_mcp_stream_t *st);
 static void ngx_http_mcp_sse_close(ngx_http_mcp_stream_t *st,
     ngx_int_t rc);
 static void ngx_http_mcp_sse_cleanup(void *data);
@@ -179,11 +180,7 @@ ngx_http_mcp_sse_send(ngx_http_mcp_stream_t *st, u_char *data, size_t len)
 
     /* a reader that lets the backlog grow past the limit is cut off */
 
-    backlog = 0;
-
-    for (cl = st->busy; cl; cl = cl->next) {
-        backlog += ngx_buf_size(cl->buf);
-    }
+    backlog = ngx_http_mcp_sse_pending(st);
 
     if (backlog > (off_t) mlcf->sse_max_backlog) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -208,6 +205,11 @@ ngx_http_mcp_sse_ping(ngx_event_t *ev)
 
     st = ev->data;
     r = st->request;
+
+    if (ngx_exiting || ngx_terminate) {
+        ngx_http_mcp_sse_close(st, NGX_OK);
+        return;
+    }
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
@@ -262,6 +264,43 @@ ngx_http_mcp_sse_write(ngx_http_request_t *r)
 
     ngx_chain_update_chains(r->pool, &st->free, &st->busy, NULL,
                             (ngx_buf_tag_t) &ngx_http_mcp_module);
+
+    (void) ngx_http_mcp_sse_pending(st);
+}
+
+
+static off_t
+ngx_http_mcp_sse_pending(ngx_http_mcp_stream_t *st)
+{
+    off_t                      backlog;
+    ngx_chain_t               *cl;
+    ngx_connection_t          *c;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    /*
+     * What waits unsent; while anything does, the client has send_timeout
+     * to take it, as for any nginx response.
+     */
+
+    c = st->request->connection;
+    backlog = 0;
+
+    for (cl = st->busy; cl; cl = cl->next) {
+        backlog += ngx_buf_size(cl->buf);
+    }
+
+    if (backlog || c->buffered) {
+        if (!c->write->timer_set) {
+            clcf = ngx_http_get_module_loc_conf(st->request,
+                                                ngx_http_core_module);
+            ngx_add_timer(c->write, clcf->send_timeout);
+        }
+
+    } else if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    return backlog;
 }
 
 
@@ -276,7 +315,6 @@ void
 ngx_http_mcp_sse_close_all(void)
 {
     ngx_queue_t            *q;
-    ngx_connection_t       *c;
     ngx_http_mcp_stream_t  *st;
 
     /* the worker is shutting down: end each stream with its last chunk */
@@ -292,11 +330,7 @@ ngx_http_mcp_sse_close_all(void)
                       "mcp: closing the stream of session %V on shutdown",
                       &st->ctx->session_id);
 
-        /* the stream's memory goes with its request: keep the connection */
-        c = st->request->connection;
-
         ngx_http_mcp_sse_close(st, NGX_OK);
-        ngx_http_run_posted_requests(c);
     }
 }
 
@@ -305,7 +339,6 @@ ngx_int_t
 ngx_http_mcp_sse_close_session(ngx_str_t *id)
 {
     ngx_queue_t            *q;
-    ngx_connection_t       *c;
     ngx_http_mcp_stream_t  *st;
 
     for (q = ngx_queue_head(&ngx_http_mcp_streams);
@@ -324,10 +357,7 @@ ngx_http_mcp_sse_close_session(ngx_str_t *id)
         ngx_log_error(NGX_LOG_INFO, st->request->connection->log, 0,
                       "mcp: session %V ended, closing its stream", id);
 
-        c = st->request->connection;
-
         ngx_http_mcp_sse_close(st, NGX_OK);
-        ngx_http_run_posted_requests(c);
 
         return NGX_OK;
     }
@@ -339,6 +369,7 @@ ngx_http_mcp_sse_close_session(ngx_str_t *id)
 static void
 ngx_http_mcp_sse_close(ngx_http_mcp_stream_t *st, ngx_int_t rc)
 {
+    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     if (st->closed) {
@@ -347,6 +378,7 @@ ngx_http_mcp_sse_close(ngx_http_mcp_stream_t *st, ngx_int_t rc)
 
     st->closed = 1;
     r = st->request;
+    c = r->connection;
 
     if (st->ping.timer_set) {
         ngx_del_timer(&st->ping);
@@ -357,6 +389,14 @@ ngx_http_mcp_sse_close(ngx_http_mcp_stream_t *st, ngx_int_t rc)
     }
 
     ngx_http_finalize_request(r, rc);
+
+    /*
+     * Called from timers and other connections' handlers: what the
+     * finalization posted (termination, say) runs now.  The stream's
+     * memory may be gone; the connection's flags are checked.
+     */
+
+    ngx_http_run_posted_requests(c);
 }
 
 

@@ -110,6 +110,8 @@ like($again->{data}, qr/0\r\n\r\n\z/, 'with the last chunk: a clean end');
 
 is(open_stream('0123456789abcdef0123456789abcdef')->{status}, 404,
    'GET for an unknown session: 404');
+is(open_stream($sid, headers => [['Content-Length', 2]])->{status}, 400,
+   'a GET with a body: 400 (it would hide the client going away)');
 is(open_stream($sid)->{status}, 404, 'GET for the deleted session: 404');
 
 # reload: the old workers close their streams and go, quickly
