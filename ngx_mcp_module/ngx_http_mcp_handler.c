@@ -23,6 +23,8 @@ static ngx_int_t ngx_http_mcp_post(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_delete(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_get(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_not_allowed(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_read_json(ngx_http_request_t *r,
+    ngx_http_client_body_handler_pt handler);
 static void ngx_http_mcp_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
@@ -49,6 +51,22 @@ static ngx_int_t ngx_http_mcp_accepts(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mcp_is_json_type(ngx_str_t *value);
 static ngx_int_t ngx_http_mcp_session_id(ngx_http_request_t *r,
     ngx_str_t *id);
+static ngx_int_t ngx_http_mcp_legacy_session_id(ngx_http_request_t *r,
+    ngx_str_t *id);
+static ngx_int_t ngx_http_mcp_legacy_initialize(ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_msg_t *msg, json_t **slot);
+static ngx_int_t ngx_http_mcp_legacy_open(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
+static ngx_int_t ngx_http_mcp_endpoint(ngx_http_request_t *r,
+    ngx_str_t *id, ngx_str_t *url);
+static ngx_int_t ngx_http_mcp_url_check(ngx_http_request_t *r,
+    ngx_str_t *value, const char *directive);
+static ngx_int_t ngx_http_mcp_deliver(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx, json_t *json);
+static void ngx_http_mcp_delivery_done(void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_mcp_delivered(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx, ngx_int_t rc);
+static void ngx_http_mcp_notify_body(ngx_http_request_t *r);
 static void ngx_http_mcp_ctx_cleanup(void *data);
 
 
@@ -115,15 +133,39 @@ ngx_http_mcp_not_allowed(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_mcp_post(ngx_http_request_t *r)
 {
-    ngx_int_t                 rc;
-    ngx_http_mcp_loc_conf_t  *mlcf;
+    ngx_int_t            rc;
+    ngx_str_t            id;
+    ngx_http_mcp_ctx_t  *ctx;
 
-    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+
+    /*
+     * HTTP with SSE (2024-11-05): a POST to the endpoint the stream gave,
+     * its session named by the "sessionId" argument.
+     */
+
+    if (ngx_http_mcp_session_id(r, &id) == NGX_DECLINED) {
+        rc = ngx_http_mcp_legacy_session_id(r, &ctx->session_id);
+
+        if (rc == NGX_ERROR) {
+            rc = ngx_http_discard_request_body(r);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
+                                       NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                       "Bad Request: malformed sessionId");
+        }
+
+        ctx->legacy = (rc == NGX_OK);
+    }
 
     /* Streamable HTTP, sending messages to the server */
 
-    if (!ngx_http_mcp_accepts(r, "application/json")
-        || !ngx_http_mcp_accepts(r, "text/event-stream"))
+    if (!ctx->legacy
+        && (!ngx_http_mcp_accepts(r, "application/json")
+            || !ngx_http_mcp_accepts(r, "text/event-stream")))
     {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
@@ -136,6 +178,21 @@ ngx_http_mcp_post(ngx_http_request_t *r)
                                    "both application/json and "
                                    "text/event-stream");
     }
+
+    return ngx_http_mcp_read_json(r, ngx_http_mcp_body_handler);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_read_json(ngx_http_request_t *r,
+    ngx_http_client_body_handler_pt handler)
+{
+    ngx_int_t                 rc;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    /* a JSON body within mcp_max_body_size, read in full */
 
     if (r->headers_in.content_type == NULL
         || !ngx_http_mcp_is_json_type(&r->headers_in.content_type->value))
@@ -165,7 +222,7 @@ ngx_http_mcp_post(ngx_http_request_t *r)
 
     r->request_body_in_single_buf = 1;
 
-    rc = ngx_http_read_client_request_body(r, ngx_http_mcp_body_handler);
+    rc = ngx_http_read_client_request_body(r, handler);
 
     if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
         /* a chunked body past the limit; the rest is not read */
@@ -218,6 +275,11 @@ ngx_http_mcp_ctx_cleanup(void *data)
     ngx_http_mcp_ctx_t  *ctx = data;
 
     ngx_uint_t  i;
+
+    if (ctx->ipc) {
+        ngx_http_mcp_ipc_detach(ctx->ipc);
+        ctx->ipc = NULL;
+    }
 
     for (i = 0; ctx->responses && i < ctx->nmessages; i++) {
         json_decref(ctx->responses[i]);
@@ -370,7 +432,8 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         ctx->id = msg.id;
 
         if (msg.kind == NGX_HTTP_MCP_MSG_REQUEST
-            && ngx_http_mcp_method_is(&msg, "initialize"))
+            && ngx_http_mcp_method_is(&msg, "initialize")
+            && !ctx->legacy)
         {
             return ngx_http_mcp_initialize(r, ctx, &msg);
         }
@@ -397,6 +460,13 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     if (json_is_array(json)) {
 
         /* JSON-RPC batches exist in revision 2025-03-26 only */
+
+        if (ctx->version == NGX_HTTP_MCP_V_UNKNOWN) {
+            return ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
+                                       NGX_HTTP_MCP_INVALID_REQUEST,
+                                       "Invalid Request: a batch before "
+                                       "initialize");
+        }
 
         if (ctx->version != NGX_HTTP_MCP_V_2025_03_26) {
             *ngx_snprintf(text, sizeof(text) - 1,
@@ -497,7 +567,10 @@ ngx_http_mcp_initialize(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         return rc;
     }
 
-    info.version = ngx_http_mcp_version_negotiate(msg->params);
+    info.version = ngx_http_mcp_version_negotiate(msg->params,
+                                                  NGX_HTTP_MCP_V_STREAMABLE);
+    info.legacy = 0;
+    info.stream = 0;
 
     id = ngx_pnalloc(r->pool, NGX_HTTP_MCP_SESSION_ID_LEN);
     if (id == NULL) {
@@ -570,7 +643,9 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
     /* Streamable HTTP, session management */
 
-    if (ngx_http_mcp_session_header(r, ctx, sent) != NGX_OK) {
+    if (!ctx->legacy
+        && ngx_http_mcp_session_header(r, ctx, sent) != NGX_OK)
+    {
         return NGX_DECLINED;
     }
 
@@ -586,12 +661,17 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     if (h != NULL) {
         version = ngx_http_mcp_version_parse(h->value.data, h->value.len);
 
-        if (version == NGX_HTTP_MCP_V_UNKNOWN) {
+        if (version == NGX_HTTP_MCP_V_UNKNOWN
+            || (version < NGX_HTTP_MCP_V_STREAMABLE && !ctx->legacy))
+        {
             p = ngx_snprintf(text, sizeof(text) - 1,
                              "Bad Request: unsupported MCP-Protocol-Version "
                              "\"%*s\" (supported: ",
                              ngx_min(h->value.len, 32), h->value.data);
-            p = ngx_http_mcp_versions_text(p, text + sizeof(text) - 2);
+            p = ngx_http_mcp_versions_text(p, text + sizeof(text) - 2,
+                                           ctx->legacy
+                                           ? NGX_HTTP_MCP_V_OLDEST
+                                           : NGX_HTTP_MCP_V_STREAMABLE);
             *p++ = ')';
             *p = '\0';
 
@@ -602,9 +682,12 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         }
     }
 
+    /* a session is reached only through the transport that made it */
+
     if (ngx_http_mcp_session_find(mmcf->session_zone, &ctx->session_id,
                                   &info)
-        != NGX_OK)
+        != NGX_OK
+        || info.legacy != ctx->legacy)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "mcp: unknown session \"%V\"", &ctx->session_id);
@@ -744,6 +827,20 @@ ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg,
         return NGX_OK;
     }
 
+    if (ctx->version == NGX_HTTP_MCP_V_UNKNOWN) {
+
+        /* a legacy session, between its stream and its initialize */
+
+        if (ngx_http_mcp_method_is(msg, "initialize")) {
+            return ngx_http_mcp_legacy_initialize(ctx, msg, slot);
+        }
+
+        *slot = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_INVALID_REQUEST,
+                                   "Invalid Request: the session is not "
+                                   "initialized; send initialize first");
+        return NGX_OK;
+    }
+
     if (ngx_http_mcp_method_is(msg, "tools/list")) {
         result = ngx_http_mcp_tools_list(r->pool, mlcf->tools, msg->params,
                                          mlcf->tools_page_size, ctx->version,
@@ -838,39 +935,42 @@ ngx_http_mcp_finish(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     ngx_uint_t   i;
 
     if (!ctx->batch) {
-        if (ctx->responses[0] == NULL) {
-            goto accepted;
+        out = json_incref(ctx->responses[0]);
+
+    } else {
+        out = json_array();
+        if (out == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_http_mcp_send_json(r, NGX_HTTP_OK, ctx->responses[0]);
+        for (i = 0; i < ctx->nmessages; i++) {
+            if (ctx->responses[i]) {
+                json_array_append(out, ctx->responses[i]);
+            }
+        }
+
+        if (json_array_size(out) == 0) {
+            json_decref(out);
+            out = NULL;
+        }
     }
 
-    out = json_array();
     if (out == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        /* only notifications or responses: 202 with no body */
+        return ngx_http_mcp_send_empty(r, NGX_HTTP_ACCEPTED);
     }
 
-    for (i = 0; i < ctx->nmessages; i++) {
-        if (ctx->responses[i]) {
-            json_array_append(out, ctx->responses[i]);
-        }
+    if (ctx->legacy) {
+        /* HTTP with SSE: the answer goes on the stream, the POST gets 202 */
+        rc = ngx_http_mcp_deliver(r, ctx, out);
+
+    } else {
+        rc = ngx_http_mcp_send_json(r, NGX_HTTP_OK, out);
     }
 
-    if (json_array_size(out) == 0) {
-        json_decref(out);
-        goto accepted;
-    }
-
-    rc = ngx_http_mcp_send_json(r, NGX_HTTP_OK, out);
     json_decref(out);
 
     return rc;
-
-accepted:
-
-    /* only notifications or responses: 202 with no body */
-
-    return ngx_http_mcp_send_empty(r, NGX_HTTP_ACCEPTED);
 }
 
 
@@ -879,6 +979,7 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
     ngx_pid_t                  stream;
+    ngx_http_mcp_ipc_t        *ipc;
     ngx_http_mcp_ctx_t        *ctx;
     ngx_http_mcp_main_conf_t  *mmcf;
 
@@ -915,8 +1016,9 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
         (void) ngx_http_mcp_sse_close_session(&ctx->session_id);
 
     } else if (stream != 0) {
-        (void) ngx_http_mcp_ipc_close_stream(stream, &ctx->session_id,
-                                             r->connection->log);
+        (void) ngx_http_mcp_ipc_send(stream, NGX_HTTP_MCP_IPC_CLOSE_STREAM,
+                                     &ctx->session_id, NULL, 0, NULL, NULL,
+                                     &ipc);
     }
 
     return ngx_http_mcp_send_empty(r, NGX_HTTP_OK);
@@ -926,6 +1028,7 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_mcp_get(ngx_http_request_t *r)
 {
+    uint32_t                   serial;
     ngx_int_t                  rc;
     ngx_http_mcp_ctx_t        *ctx;
     ngx_http_mcp_main_conf_t  *mmcf;
@@ -966,12 +1069,26 @@ ngx_http_mcp_get(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
 
+    /*
+     * No session, and not a Streamable HTTP client (those name their
+     * revision from 2025-06-18 on): an HTTP with SSE client (2024-11-05).
+     */
+
+    if (ngx_http_mcp_session_id(r, &ctx->session_id) == NGX_DECLINED
+        && ngx_http_mcp_header(r, "mcp-protocol-version",
+                               sizeof("mcp-protocol-version") - 1)
+           == NULL)
+    {
+        return ngx_http_mcp_legacy_open(r, ctx);
+    }
+
     if (ngx_http_mcp_session(r, ctx, &rc) != NGX_OK) {
         return rc;
     }
 
     rc = ngx_http_mcp_session_stream_claim(mmcf->session_zone,
-                                           &ctx->session_id, ngx_pid);
+                                           &ctx->session_id, ngx_pid,
+                                           &serial);
 
     if (rc == NGX_DECLINED) {
         return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
@@ -986,7 +1103,7 @@ ngx_http_mcp_get(ngx_http_request_t *r)
                                    "a stream open");
     }
 
-    rc = ngx_http_mcp_sse_open(r, ctx);
+    rc = ngx_http_mcp_sse_open(r, ctx, serial, NULL);
 
     if (rc != NGX_DONE && ctx->stream == NULL) {
         ngx_http_mcp_session_stream_release(mmcf->session_zone,
@@ -994,6 +1111,566 @@ ngx_http_mcp_get(ngx_http_request_t *r)
     }
 
     return rc;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_legacy_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    u_char                       *id;
+    ngx_int_t                     rc;
+    ngx_str_t                     endpoint;
+    ngx_pid_t                     pid;
+    ngx_http_mcp_main_conf_t     *mmcf;
+    ngx_http_mcp_session_info_t   info;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    /*
+     * HTTP with SSE (2024-11-05): the stream comes first and is the
+     * session; it lives in this worker, and initialize comes by POST.
+     */
+
+    id = ngx_pnalloc(r->pool, NGX_HTTP_MCP_SESSION_ID_LEN);
+    if (id == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    info.version = NGX_HTTP_MCP_V_UNKNOWN;
+    info.legacy = 1;
+    info.stream = ngx_pid;
+
+    rc = ngx_http_mcp_session_create(mmcf->session_zone, &info, id,
+                                     r->connection->log);
+
+    if (rc == NGX_BUSY) {
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Service Unavailable: no room for "
+                                   "a new session");
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->session_id.data = id;
+    ctx->session_id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
+    ctx->legacy = 1;
+
+    if (ngx_http_mcp_endpoint(r, &ctx->session_id, &endpoint) != NGX_OK) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else {
+        rc = ngx_http_mcp_sse_open(r, ctx, info.serial, &endpoint);
+    }
+
+    if (rc != NGX_DONE && ctx->stream == NULL) {
+        (void) ngx_http_mcp_session_delete(mmcf->session_zone,
+                                           &ctx->session_id, &pid);
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_endpoint(ngx_http_request_t *r, ngx_str_t *id, ngx_str_t *url)
+{
+    u_char                   *p, *q;
+    size_t                    escape;
+    ngx_str_t                 base, path;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    /*
+     * The URL the client POSTs to: mcp_public_base (a prefix the client
+     * sees and nginx does not), then mcp_sse_endpoint or the stream's
+     * own path, then the session.  Clients resolve it against the
+     * stream's URL, so a path alone is right on any host and port.
+     */
+
+    ngx_str_null(&base);
+    ngx_str_null(&path);
+
+    if (mlcf->sse_endpoint) {
+        if (ngx_http_complex_value(r, mlcf->sse_endpoint, &path) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_mcp_url_check(r, &path, "mcp_sse_endpoint") != NGX_OK
+            || path.len == 0)
+        {
+            ngx_str_null(&path);
+        }
+    }
+
+    if (path.len == 0) {
+        /* the stream's path, as one absolute path, escaped */
+
+        p = r->uri.data;
+        q = r->uri.data + r->uri.len;
+
+        while (q - p > 1 && p[0] == '/' && p[1] == '/') {
+            p++;
+        }
+
+        escape = 2 * ngx_escape_uri(NULL, p, q - p, NGX_ESCAPE_URI);
+
+        path.data = ngx_pnalloc(r->pool, (q - p) + escape);
+        if (path.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        path.len = (u_char *) ngx_escape_uri(path.data, p, q - p,
+                                             NGX_ESCAPE_URI)
+                   - path.data;
+    }
+
+    if (mlcf->public_base && path.data[0] == '/') {
+        if (ngx_http_complex_value(r, mlcf->public_base, &base) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_mcp_url_check(r, &base, "mcp_public_base") != NGX_OK) {
+            ngx_str_null(&base);
+        }
+
+        while (base.len && base.data[base.len - 1] == '/') {
+            base.len--;
+        }
+    }
+
+    url->len = base.len + path.len + sizeof("?sessionId=") - 1 + id->len;
+
+    url->data = ngx_pnalloc(r->pool, url->len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(url->data, base.data, base.len);
+    p = ngx_cpymem(p, path.data, path.len);
+    *p++ = ngx_strlchr(path.data, path.data + path.len, '?') ? '&' : '?';
+    p = ngx_cpymem(p, "sessionId=", sizeof("sessionId=") - 1);
+    ngx_memcpy(p, id->data, id->len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_url_check(ngx_http_request_t *r, ngx_str_t *value,
+    const char *directive)
+{
+    u_char  *p;
+
+    /*
+     * The value may come from a request header: it must be a path or an
+     * http(s) URL of visible characters, or it would break the event or
+     * send the client elsewhere.
+     */
+
+    if (value->len == 0) {
+        return NGX_OK;
+    }
+
+    for (p = value->data; p < value->data + value->len; p++) {
+        if (*p < 0x21 || *p > 0x7e) {
+            goto invalid;
+        }
+    }
+
+    if (value->data[0] == '/') {
+        if (value->len > 1 && (value->data[1] == '/'
+                               || value->data[1] == '\\'))
+        {
+            goto invalid;
+        }
+
+        return NGX_OK;
+    }
+
+    if ((value->len > 7
+         && ngx_strncasecmp(value->data, (u_char *) "http://", 7) == 0)
+        || (value->len > 8
+            && ngx_strncasecmp(value->data, (u_char *) "https://", 8) == 0))
+    {
+        return NGX_OK;
+    }
+
+invalid:
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "mcp: %s \"%*s\" is not a path or an http(s) URL, "
+                  "ignored", directive, ngx_min(value->len, 128),
+                  value->data);
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_legacy_session_id(ngx_http_request_t *r, ngx_str_t *id)
+{
+    u_char     *p;
+    ngx_str_t   value;
+
+    if (ngx_http_arg(r, (u_char *) "sessionId", sizeof("sessionId") - 1,
+                     &value)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    /* ours are 32 hex digits; anything else cannot be a session */
+
+    if (value.len == 0 || value.len > NGX_HTTP_MCP_SESSION_ID_MAX) {
+        return NGX_ERROR;
+    }
+
+    for (p = value.data; p < value.data + value.len; p++) {
+        if (*p < 0x21 || *p > 0x7e) {
+            return NGX_ERROR;
+        }
+    }
+
+    *id = value;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_legacy_initialize(ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_msg_t *msg, json_t **slot)
+{
+    json_t                    *result;
+    ngx_int_t                  rc;
+    ngx_uint_t                 version;
+    ngx_http_request_t        *r;
+    ngx_http_mcp_loc_conf_t   *mlcf;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    r = ctx->request;
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    if (!json_is_object(msg->params)
+        || !json_is_string(json_object_get(msg->params, "protocolVersion")))
+    {
+        *slot = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_INVALID_PARAMS,
+                                   "Invalid params: initialize needs "
+                                   "a \"protocolVersion\" string");
+        return NGX_OK;
+    }
+
+    version = ngx_http_mcp_version_negotiate(msg->params,
+                                             NGX_HTTP_MCP_V_OLDEST);
+
+    rc = ngx_http_mcp_session_initialize(mmcf->session_zone,
+                                         &ctx->session_id, version);
+
+    if (rc == NGX_BUSY) {
+        *slot = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_INVALID_REQUEST,
+                                   "Invalid Request: the session is "
+                                   "already initialized");
+        return NGX_OK;
+    }
+
+    /* a session gone meanwhile fails at delivery, with 410 */
+
+    ctx->version = version;
+
+    result = ngx_http_mcp_initialize_result(version, &mlcf->server_name,
+                                            &mlcf->server_version,
+                                            &mlcf->instructions);
+
+    *slot = ngx_http_mcp_response(msg->id, result);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "mcp: legacy session %V initialized, protocol %V",
+                  &ctx->session_id, ngx_http_mcp_version_name(version));
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_deliver(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
+    json_t *json)
+{
+    size_t                        len;
+    u_char                       *data;
+    ngx_int_t                     rc;
+    ngx_pid_t                     pid;
+    ngx_http_mcp_main_conf_t     *mmcf;
+    ngx_http_mcp_session_info_t   info;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    /* a server message for the session's stream, wherever it is held */
+
+    len = json_dumpb(json, NULL, 0, JSON_COMPACT);
+
+    data = ngx_pnalloc(r->pool, len ? len : 1);
+    if (data == NULL || len == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    (void) json_dumpb(json, (char *) data, len, JSON_COMPACT);
+
+    if (ngx_http_mcp_session_find(mmcf->session_zone, &ctx->session_id,
+                                  &info)
+        != NGX_OK
+        || info.stream == 0)
+    {
+        return ngx_http_mcp_delivered(r, ctx, NGX_DECLINED);
+    }
+
+    if (info.stream == ngx_pid) {
+        rc = ngx_http_mcp_sse_deliver(&ctx->session_id, data, len);
+
+        if (rc == NGX_OK) {
+            ngx_http_mcp_session_count(mmcf->session_zone,
+                                       NGX_HTTP_MCP_DELIVERED_LOCAL);
+        }
+
+        return ngx_http_mcp_delivered(r, ctx, rc);
+    }
+
+    rc = ngx_http_mcp_ipc_send(info.stream, NGX_HTTP_MCP_IPC_DELIVER,
+                               &ctx->session_id, data, len,
+                               ngx_http_mcp_delivery_done, ctx, &ctx->ipc);
+
+    if (rc == NGX_AGAIN) {
+        /* the POST waits for the other worker's answer */
+        r->main->count++;
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        /* the worker holding the stream is gone, and so is the stream */
+
+        if (info.legacy) {
+            (void) ngx_http_mcp_session_delete(mmcf->session_zone,
+                                               &ctx->session_id, &pid);
+
+        } else {
+            ngx_http_mcp_session_stream_release(mmcf->session_zone,
+                                                &ctx->session_id,
+                                                info.stream);
+        }
+    }
+
+    return ngx_http_mcp_delivered(r, ctx, rc);
+}
+
+
+static void
+ngx_http_mcp_delivery_done(void *data, ngx_int_t rc)
+{
+    ngx_http_mcp_ctx_t  *ctx = data;
+
+    ngx_connection_t          *c;
+    ngx_http_request_t        *r;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    r = ctx->request;
+    c = r->connection;
+    ctx->ipc = NULL;
+
+    if (rc == NGX_OK) {
+        mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+        ngx_http_mcp_session_count(mmcf->session_zone,
+                                   NGX_HTTP_MCP_DELIVERED_IPC);
+    }
+
+    ngx_http_finalize_request(r, ngx_http_mcp_delivered(r, ctx, rc));
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_delivered(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
+    ngx_int_t rc)
+{
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    /* 202 means the message is on the stream; anything else says why not */
+
+    if (rc == NGX_OK) {
+        return ngx_http_mcp_send_empty(r, NGX_HTTP_ACCEPTED);
+    }
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+    ngx_http_mcp_session_count(mmcf->session_zone,
+                               NGX_HTTP_MCP_DELIVERY_FAILED);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "mcp: a message for session %V was not delivered",
+                  &ctx->session_id);
+
+    switch (rc) {
+
+    case NGX_DECLINED:
+        if (ctx->notify) {
+            return ngx_http_mcp_reject(r, NULL, NGX_HTTP_CONFLICT,
+                                       NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                       "Conflict: the session has no "
+                                       "stream open");
+        }
+
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_MCP_GONE,
+                                   NGX_HTTP_MCP_SESSION_NOT_FOUND,
+                                   "Gone: the session's stream closed "
+                                   "before the answer could be delivered");
+
+    case NGX_BUSY:
+        if (ngx_http_mcp_header_out(r, "Retry-After", "1") == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Service Unavailable: the worker "
+                                   "holding the stream is too busy");
+
+    default:
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_GATEWAY_TIME_OUT,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Gateway Timeout: the worker holding "
+                                   "the stream did not confirm delivery");
+    }
+}
+
+
+ngx_int_t
+ngx_http_mcp_notify_handler(ngx_http_request_t *r)
+{
+    ngx_int_t            rc;
+    ngx_http_mcp_ctx_t  *ctx;
+
+    if (r != r->main) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    ctx = ngx_http_mcp_ctx_create(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->error_page = 1;
+    ctx->notify = 1;
+
+    /* a tool backend pushes a notification to a session's stream */
+
+    if (r->method != NGX_HTTP_POST) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (ngx_http_mcp_header_out(r, "Allow", "POST") == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_ALLOWED,
+                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                   "Method Not Allowed: use POST");
+    }
+
+    return ngx_http_mcp_read_json(r, ngx_http_mcp_notify_body);
+}
+
+
+static void
+ngx_http_mcp_notify_body(ngx_http_request_t *r)
+{
+    json_t                       *json;
+    ngx_int_t                     rc;
+    ngx_str_t                     body;
+    ngx_http_mcp_msg_t            msg;
+    ngx_http_mcp_ctx_t           *ctx;
+    ngx_http_mcp_loc_conf_t      *mlcf;
+    ngx_http_mcp_main_conf_t     *mmcf;
+    ngx_http_mcp_session_info_t   info;
+    char                          err[NGX_HTTP_MCP_ERRLEN];
+    u_char                        text[NGX_HTTP_MCP_ERRLEN * 2];
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    rc = ngx_http_mcp_read_body(r, &body);
+
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        rc = ngx_http_mcp_reject(r, NULL, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                 NGX_HTTP_MCP_INVALID_REQUEST,
+                                 "Request body exceeds mcp_max_body_size");
+        goto done;
+    }
+
+    if (rc != NGX_OK) {
+        goto done;
+    }
+
+    if (ngx_http_mcp_session_header(r, ctx, &rc) != NGX_OK) {
+        goto done;
+    }
+
+    json = NULL;
+
+    if (ngx_http_mcp_json_values(body.data, body.len, mlcf->max_json_values)
+        == NGX_OK)
+    {
+        json = ngx_http_mcp_json_parse(body.data, body.len,
+                                       mlcf->max_json_depth, err);
+
+    } else {
+        *ngx_snprintf((u_char *) err, sizeof(err) - 1,
+                      "more than %ui JSON values", mlcf->max_json_values)
+            = '\0';
+    }
+
+    if (json == NULL) {
+        *ngx_snprintf(text, sizeof(text) - 1, "Parse error: %s", err) = '\0';
+        rc = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
+                                 NGX_HTTP_MCP_PARSE_ERROR, (char *) text);
+        goto done;
+    }
+
+    ctx->body = json;
+
+    ngx_http_mcp_msg_classify(json, &msg);
+
+    if (msg.kind != NGX_HTTP_MCP_MSG_NOTIFICATION) {
+        rc = ngx_http_mcp_reject(r, NULL, NGX_HTTP_BAD_REQUEST,
+                                 NGX_HTTP_MCP_INVALID_REQUEST,
+                                 "Invalid Request: only a JSON-RPC "
+                                 "notification can be pushed");
+        goto done;
+    }
+
+    ctx->method = msg.method;
+
+    if (ngx_http_mcp_session_find(mmcf->session_zone, &ctx->session_id,
+                                  &info)
+        != NGX_OK)
+    {
+        rc = ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
+                                 NGX_HTTP_MCP_SESSION_NOT_FOUND,
+                                 "Session not found");
+        goto done;
+    }
+
+    rc = ngx_http_mcp_deliver(r, ctx, json);
+
+done:
+
+    /* NGX_DONE: waiting for the worker that holds the stream */
+
+    ngx_http_finalize_request(r, rc);
 }
 
 
@@ -1107,7 +1784,7 @@ ngx_http_mcp_error_ctx(ngx_http_request_t *r)
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
 
-    if (!mlcf->enable) {
+    if (!mlcf->enable && !mlcf->notify) {
         return NULL;
     }
 

@@ -78,6 +78,22 @@ ngx_http_mcp_health_handler(ngx_http_request_t *r)
                      status == NGX_HTTP_OK ? "ready" : "not ready",
                      "dependencies", deps);
 
+    if (json && mmcf->session_zone) {
+
+        /* server messages put on streams, over all workers */
+
+        json_object_set_new(json, "messages",
+            json_pack("{s:I, s:I, s:I}",
+                "local", (json_int_t) ngx_http_mcp_session_counter(
+                             mmcf->session_zone,
+                             NGX_HTTP_MCP_DELIVERED_LOCAL),
+                "ipc", (json_int_t) ngx_http_mcp_session_counter(
+                           mmcf->session_zone, NGX_HTTP_MCP_DELIVERED_IPC),
+                "failed", (json_int_t) ngx_http_mcp_session_counter(
+                              mmcf->session_zone,
+                              NGX_HTTP_MCP_DELIVERY_FAILED)));
+    }
+
     return ngx_http_mcp_health_send(r, status, json);
 }
 

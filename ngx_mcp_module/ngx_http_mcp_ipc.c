@@ -15,37 +15,173 @@
 
 
 /*
- * Same-host messages between workers: each worker receives datagrams on
- * a Unix socket named after its pid (in Linux's abstract namespace, so
- * nothing is left on disk and the name dies with the process).  A worker
- * that needs another one to act on a stream it holds sends it a command;
- * the session record says which pid holds a session's stream.
+ * Same-host messages between workers.  Each worker listens on a Unix
+ * stream socket named after its pid in Linux's abstract namespace: nothing
+ * to set up before fork, nothing left on disk, and a name dies with its
+ * process, so a reload cannot deliver into the wrong generation.
  *
- * The socket is also the worker's shutdown watch: it is marked idle, so a
- * graceful shutdown runs its read handler with c->close set, and that ends
- * every stream of the worker before the socket itself is closed.
+ * One connection carries one message: a header (type, payload length,
+ * session id), the payload, then the receiver's answer, one status word.
+ * The sender learns whether the message reached the stream, which is
+ * what a POST of HTTP with SSE answers with (202 or not).  Messages are
+ * as rare as client POSTs and a local connect costs microseconds, so
+ * there are no long-lived connections between workers to keep.
+ *
+ * The listening socket is also the worker's shutdown watch: it is marked
+ * idle, so a graceful shutdown runs its read handler with c->close set,
+ * and that ends every stream of the worker before the socket is closed.
  */
 
 
-#define NGX_HTTP_MCP_IPC_NAME     "ngx_http_mcp:"
-#define NGX_HTTP_MCP_IPC_MAX      512
+#define NGX_HTTP_MCP_IPC_NAME      "ngx_http_mcp:"
+
+/* a worker answers at once; one that does not within this is wedged */
+#define NGX_HTTP_MCP_IPC_TIMEOUT   5000
+
+#define NGX_HTTP_MCP_IPC_MAX_SIZE  (256 * 1024 * 1024)
+
+#define NGX_HTTP_MCP_IPC_OK        0
+#define NGX_HTTP_MCP_IPC_GONE      1
 
 
 typedef struct {
-    u_char                    type;
+    uint32_t                  type;
+    uint32_t                  len;
     u_char                    id[NGX_HTTP_MCP_SESSION_ID_LEN];
-} ngx_http_mcp_ipc_msg_t;
+} ngx_http_mcp_ipc_head_t;
 
 
-static void ngx_http_mcp_ipc_read(ngx_event_t *ev);
+struct ngx_http_mcp_ipc_s {
+    ngx_connection_t         *connection;
+    ngx_http_mcp_ipc_handler_pt  handler;
+    void                     *data;
+
+    /* what is being sent, header and payload */
+    u_char                   *out;
+    size_t                    size;
+    size_t                    sent;
+
+    /* what is being received */
+    ngx_http_mcp_ipc_head_t   head;
+    u_char                   *payload;
+    size_t                    got;
+    uint32_t                  status;
+};
+
+
 #if (NGX_LINUX)
 static socklen_t ngx_http_mcp_ipc_addr(struct sockaddr_un *sun,
     ngx_pid_t pid);
-static ngx_socket_t ngx_http_mcp_ipc_socket(ngx_cycle_t *cycle);
+static ngx_socket_t ngx_http_mcp_ipc_listen(ngx_cycle_t *cycle);
+static void ngx_http_mcp_ipc_accept(ngx_event_t *ev);
+static void ngx_http_mcp_ipc_receive(ngx_event_t *ev);
+static ngx_int_t ngx_http_mcp_ipc_process(ngx_http_mcp_ipc_t *ipc);
+static void ngx_http_mcp_ipc_write(ngx_event_t *ev);
+static ngx_int_t ngx_http_mcp_ipc_flush(ngx_http_mcp_ipc_t *ipc);
+static void ngx_http_mcp_ipc_reply(ngx_event_t *ev);
+static void ngx_http_mcp_ipc_finish(ngx_http_mcp_ipc_t *ipc, ngx_int_t rc);
+#endif
+static void ngx_http_mcp_ipc_watch(ngx_event_t *ev);
+static void ngx_http_mcp_ipc_close(ngx_connection_t *c);
+
+
+static ngx_connection_t  *ngx_http_mcp_ipc_listener;
+
+
+ngx_int_t
+ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle)
+{
+    ngx_fd_t           fds[2];
+    ngx_socket_t       s;
+    ngx_connection_t  *c;
+
+#if (NGX_LINUX)
+    s = ngx_http_mcp_ipc_listen(cycle);
+#else
+    s = (ngx_socket_t) -1;
 #endif
 
+    if (s == (ngx_socket_t) -1) {
 
-static ngx_connection_t  *ngx_http_mcp_ipc_connection;
+        /*
+         * Without a worker socket the shutdown watch still has to exist:
+         * a pipe nobody writes to, never polled.
+         */
+
+        if (pipe(fds) == -1) {
+            ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
+                          "pipe() failed");
+            return NGX_ERROR;
+        }
+
+        (void) close(fds[1]);
+
+        c = ngx_get_connection(fds[0], cycle->log);
+        if (c == NULL) {
+            (void) close(fds[0]);
+            return NGX_ERROR;
+        }
+
+        c->read->handler = ngx_http_mcp_ipc_watch;
+        c->read->log = cycle->log;
+        c->write->log = cycle->log;
+        c->idle = 1;
+
+        return NGX_OK;
+    }
+
+#if (NGX_LINUX)
+
+    c = ngx_get_connection(s, cycle->log);
+    if (c == NULL) {
+        ngx_close_socket(s);
+        return NGX_ERROR;
+    }
+
+    c->read->handler = ngx_http_mcp_ipc_accept;
+    c->read->log = cycle->log;
+    c->write->log = cycle->log;
+    c->idle = 1;
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_close_connection(c);
+        return NGX_ERROR;
+    }
+
+    ngx_http_mcp_ipc_listener = c;
+
+#endif
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mcp_ipc_watch(ngx_event_t *ev)
+{
+    ngx_connection_t  *c;
+
+    c = ev->data;
+
+    if (c->close) {
+        ngx_http_mcp_ipc_close(c);
+    }
+}
+
+
+static void
+ngx_http_mcp_ipc_close(ngx_connection_t *c)
+{
+    /* the worker is shutting down */
+
+    ngx_http_mcp_sse_close_all();
+
+    if (c == ngx_http_mcp_ipc_listener) {
+        ngx_http_mcp_ipc_listener = NULL;
+    }
+
+    ngx_close_connection(c);
+}
 
 
 #if (NGX_LINUX)
@@ -66,20 +202,15 @@ ngx_http_mcp_ipc_addr(struct sockaddr_un *sun, ngx_pid_t pid)
     return (socklen_t) (p - (u_char *) sun);
 }
 
-#endif
-
-
-#if (NGX_LINUX)
 
 static ngx_socket_t
-ngx_http_mcp_ipc_socket(ngx_cycle_t *cycle)
+ngx_http_mcp_ipc_listen(ngx_cycle_t *cycle)
 {
-    int                 on;
     socklen_t           len;
     ngx_socket_t        s;
     struct sockaddr_un  sun;
 
-    s = ngx_socket(AF_UNIX, SOCK_DGRAM, 0);
+    s = ngx_socket(AF_UNIX, SOCK_STREAM, 0);
 
     if (s == (ngx_socket_t) -1) {
         ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
@@ -89,18 +220,15 @@ ngx_http_mcp_ipc_socket(ngx_cycle_t *cycle)
 
     len = ngx_http_mcp_ipc_addr(&sun, ngx_pid);
 
-    /* the kernel tells who sent each datagram: only our own user counts */
-
-    on = 1;
-
     if (bind(s, (struct sockaddr *) &sun, len) == -1
-        || setsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) == -1
+        || listen(s, NGX_LISTEN_BACKLOG) == -1
         || ngx_nonblocking(s) == -1)
     {
         ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_socket_errno,
                       "mcp: the worker socket could not be set up; "
-                      "streams of this worker end at their keepalive "
-                      "when their session is deleted elsewhere");
+                      "messages for streams of this worker fail, and "
+                      "its streams end at their keepalive when their "
+                      "session is deleted elsewhere");
         ngx_close_socket(s);
         return (ngx_socket_t) -1;
     }
@@ -108,101 +236,344 @@ ngx_http_mcp_ipc_socket(ngx_cycle_t *cycle)
     return s;
 }
 
+
+static void
+ngx_http_mcp_ipc_accept(ngx_event_t *ev)
+{
+    int                  fd;
+    socklen_t            len;
+    ngx_err_t            err;
+    ngx_pool_t          *pool;
+    struct ucred         cred;
+    ngx_connection_t    *lc, *c;
+    ngx_http_mcp_ipc_t  *ipc;
+
+    lc = ev->data;
+
+    if (lc->close) {
+        ngx_http_mcp_ipc_close(lc);
+        return;
+    }
+
+    /* edge-triggered: accept until nothing is left */
+
+    for ( ;; ) {
+        fd = accept4(lc->fd, NULL, NULL, SOCK_NONBLOCK);
+
+        if (fd == -1) {
+            err = ngx_socket_errno;
+
+            if (err == NGX_EINTR || err == NGX_ECONNABORTED) {
+                continue;
+            }
+
+            if (err != NGX_EAGAIN) {
+                ngx_log_error(NGX_LOG_ALERT, lc->log, err,
+                              "mcp: accept() on the worker socket failed");
+            }
+
+            break;
+        }
+
+        /* the kernel tells who connected: only our own user counts */
+
+        len = sizeof(struct ucred);
+        cred.uid = (uid_t) -1;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1
+            || cred.uid != geteuid())
+        {
+            ngx_log_error(NGX_LOG_WARN, lc->log, 0,
+                          "mcp: a message from uid %d was ignored",
+                          (int) cred.uid);
+            (void) close(fd);
+            continue;
+        }
+
+        pool = ngx_create_pool(1024, lc->log);
+        if (pool == NULL) {
+            (void) close(fd);
+            continue;
+        }
+
+        ipc = ngx_pcalloc(pool, sizeof(ngx_http_mcp_ipc_t));
+        c = ipc ? ngx_get_connection(fd, lc->log) : NULL;
+
+        if (c == NULL) {
+            (void) close(fd);
+            ngx_destroy_pool(pool);
+            continue;
+        }
+
+        c->pool = pool;
+        c->data = ipc;
+        c->read->handler = ngx_http_mcp_ipc_receive;
+        c->read->log = lc->log;
+        c->write->log = lc->log;
+        ipc->connection = c;
+
+        ngx_add_timer(c->read, NGX_HTTP_MCP_IPC_TIMEOUT);
+
+        ngx_http_mcp_ipc_receive(c->read);
+    }
+
+    if (ngx_handle_read_event(ev, 0) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, lc->log, 0,
+                      "mcp: the worker socket cannot be polled");
+    }
+}
+
+
+static void
+ngx_http_mcp_ipc_receive(ngx_event_t *ev)
+{
+    u_char              *p;
+    size_t               want;
+    ssize_t              n;
+    ngx_connection_t    *c;
+    ngx_http_mcp_ipc_t  *ipc;
+
+    c = ev->data;
+    ipc = c->data;
+
+    if (ev->timedout) {
+        ngx_log_error(NGX_LOG_WARN, c->log, NGX_ETIMEDOUT,
+                      "mcp: a message from another worker timed out");
+        goto close;
+    }
+
+    for ( ;; ) {
+        if (ipc->got < sizeof(ngx_http_mcp_ipc_head_t)) {
+            p = (u_char *) &ipc->head + ipc->got;
+            want = sizeof(ngx_http_mcp_ipc_head_t) - ipc->got;
+
+        } else {
+            want = sizeof(ngx_http_mcp_ipc_head_t) + ipc->head.len
+                   - ipc->got;
+
+            if (want == 0) {
+                break;
+            }
+
+            p = ipc->payload + ipc->got - sizeof(ngx_http_mcp_ipc_head_t);
+        }
+
+        n = recv(c->fd, p, want, 0);
+
+        if (n == -1) {
+            if (ngx_socket_errno == NGX_EINTR) {
+                continue;
+            }
+
+            if (ngx_socket_errno == NGX_EAGAIN) {
+                if (ngx_handle_read_event(ev, 0) != NGX_OK) {
+                    goto close;
+                }
+
+                return;
+            }
+
+            ngx_log_error(NGX_LOG_ERR, c->log, ngx_socket_errno,
+                          "mcp: recv() of a message failed");
+            goto close;
+        }
+
+        if (n == 0) {
+            /* the sender gave up */
+            goto close;
+        }
+
+        ipc->got += n;
+
+        if (ipc->got == sizeof(ngx_http_mcp_ipc_head_t)) {
+            if (ipc->head.len > NGX_HTTP_MCP_IPC_MAX_SIZE) {
+                ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                              "mcp: a message of %uD bytes was refused",
+                              ipc->head.len);
+                goto close;
+            }
+
+            if (ipc->head.len) {
+                ipc->payload = ngx_pnalloc(c->pool, ipc->head.len);
+                if (ipc->payload == NULL) {
+                    goto close;
+                }
+            }
+        }
+    }
+
+    ipc->status = (ngx_http_mcp_ipc_process(ipc) == NGX_OK)
+                  ? NGX_HTTP_MCP_IPC_OK : NGX_HTTP_MCP_IPC_GONE;
+
+    /* a word into an empty socket buffer: it fits */
+
+    if (send(c->fd, &ipc->status, sizeof(uint32_t), 0)
+        != (ssize_t) sizeof(uint32_t))
+    {
+        ngx_log_error(NGX_LOG_INFO, c->log, ngx_socket_errno,
+                      "mcp: the answer to another worker was lost");
+    }
+
+close:
+
+    ngx_http_mcp_ipc_finish(ipc, NGX_DONE);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_ipc_process(ngx_http_mcp_ipc_t *ipc)
+{
+    ngx_str_t  id;
+
+    id.data = ipc->head.id;
+    id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
+
+    switch (ipc->head.type) {
+
+    case NGX_HTTP_MCP_IPC_DELIVER:
+        return ngx_http_mcp_sse_deliver(&id, ipc->payload, ipc->head.len);
+
+    case NGX_HTTP_MCP_IPC_CLOSE_STREAM:
+        return ngx_http_mcp_sse_close_session(&id);
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, ipc->connection->log, 0,
+                      "mcp: a message of unknown type %uD was ignored",
+                      ipc->head.type);
+        return NGX_DECLINED;
+    }
+}
+
 #endif
 
 
 ngx_int_t
-ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle)
+ngx_http_mcp_ipc_send(ngx_pid_t pid, ngx_uint_t type, ngx_str_t *id,
+    u_char *payload, size_t len, ngx_http_mcp_ipc_handler_pt handler,
+    void *data, ngx_http_mcp_ipc_t **ipcp)
 {
-    ngx_fd_t           fds[2];
-    ngx_uint_t         polled;
-    ngx_socket_t       s;
-    ngx_connection_t  *c;
-
 #if (NGX_LINUX)
-    s = ngx_http_mcp_ipc_socket(cycle);
-#else
-    s = (ngx_socket_t) -1;
-#endif
+    u_char                   *p;
+    ngx_int_t                 rc;
+    ngx_err_t                 err;
+    socklen_t                 slen;
+    ngx_pool_t               *pool;
+    ngx_socket_t              s;
+    ngx_connection_t         *c;
+    struct sockaddr_un        sun;
+    ngx_http_mcp_ipc_t       *ipc;
+    ngx_http_mcp_ipc_head_t   head;
 
-    polled = (s != (ngx_socket_t) -1);
+    *ipcp = NULL;
 
-    if (!polled) {
-
-        /*
-         * Without a worker socket the shutdown watch still has to exist:
-         * a pipe nobody writes to, never polled.
-         */
-
-        if (pipe(fds) == -1) {
-            ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
-                          "pipe() failed");
-            return NGX_ERROR;
-        }
-
-        (void) close(fds[1]);
-        s = fds[0];
+    if (id->len != NGX_HTTP_MCP_SESSION_ID_LEN
+        || len > NGX_HTTP_MCP_IPC_MAX_SIZE)
+    {
+        return NGX_ERROR;
     }
 
-    c = ngx_get_connection(s, cycle->log);
-    if (c == NULL) {
+    s = ngx_socket(AF_UNIX, SOCK_STREAM, 0);
+
+    if (s == (ngx_socket_t) -1) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, ngx_socket_errno,
+                      "mcp: socket() failed");
+        return NGX_ERROR;
+    }
+
+    if (ngx_nonblocking(s) == -1) {
         ngx_close_socket(s);
         return NGX_ERROR;
     }
 
-    c->read->handler = ngx_http_mcp_ipc_read;
-    c->read->log = cycle->log;
-    c->write->log = cycle->log;
-    c->idle = 1;
+    slen = ngx_http_mcp_ipc_addr(&sun, pid);
 
-    if (!polled) {
-        return NGX_OK;
+    if (connect(s, (struct sockaddr *) &sun, slen) == -1) {
+        err = ngx_socket_errno;
+        ngx_close_socket(s);
+
+        /* a full backlog is not waited on: Unix sockets say so at once */
+
+        if (err == NGX_EAGAIN) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, err,
+                          "mcp: worker %P is too busy to take a message",
+                          pid);
+            return NGX_BUSY;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, err,
+                      "mcp: worker %P is gone", pid);
+        return NGX_DECLINED;
     }
 
-    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_close_connection(c);
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        ngx_close_socket(s);
         return NGX_ERROR;
     }
 
-    ngx_http_mcp_ipc_connection = c;
+    ipc = ngx_pcalloc(pool, sizeof(ngx_http_mcp_ipc_t));
+    if (ipc == NULL) {
+        goto failed;
+    }
 
-    return NGX_OK;
-}
+    ipc->size = sizeof(ngx_http_mcp_ipc_head_t) + len;
 
+    ipc->out = ngx_pnalloc(pool, ipc->size);
+    if (ipc->out == NULL) {
+        goto failed;
+    }
 
-ngx_int_t
-ngx_http_mcp_ipc_close_stream(ngx_pid_t pid, ngx_str_t *id, ngx_log_t *log)
-{
-#if (NGX_LINUX)
-    ssize_t                  n;
-    socklen_t                len;
-    struct sockaddr_un       sun;
-    ngx_http_mcp_ipc_msg_t   msg;
+    ngx_memzero(&head, sizeof(ngx_http_mcp_ipc_head_t));
+    head.type = (uint32_t) type;
+    head.len = (uint32_t) len;
+    ngx_memcpy(head.id, id->data, NGX_HTTP_MCP_SESSION_ID_LEN);
 
-    if (ngx_http_mcp_ipc_connection == NULL
-        || id->len != NGX_HTTP_MCP_SESSION_ID_LEN)
+    p = ngx_cpymem(ipc->out, &head, sizeof(ngx_http_mcp_ipc_head_t));
+    ngx_memcpy(p, payload, len);
+
+    c = ngx_get_connection(s, ngx_cycle->log);
+    if (c == NULL) {
+        goto failed;
+    }
+
+    c->pool = pool;
+    c->data = ipc;
+    c->read->handler = ngx_http_mcp_ipc_reply;
+    c->write->handler = ngx_http_mcp_ipc_write;
+    c->read->log = c->log;
+    c->write->log = c->log;
+
+    ipc->connection = c;
+
+    rc = ngx_http_mcp_ipc_flush(ipc);
+
+    if (rc == NGX_ERROR
+        || ngx_handle_read_event(c->read, 0) != NGX_OK
+        || (rc == NGX_AGAIN && ngx_handle_write_event(c->write, 0) != NGX_OK))
     {
+        ngx_close_connection(c);
+        ngx_destroy_pool(pool);
         return NGX_DECLINED;
     }
 
-    msg.type = NGX_HTTP_MCP_IPC_CLOSE_STREAM;
-    ngx_memcpy(msg.id, id->data, NGX_HTTP_MCP_SESSION_ID_LEN);
+    ngx_add_timer(c->read, NGX_HTTP_MCP_IPC_TIMEOUT);
 
-    len = ngx_http_mcp_ipc_addr(&sun, pid);
+    ipc->handler = handler;
+    ipc->data = data;
+    *ipcp = ipc;
 
-    n = sendto(ngx_http_mcp_ipc_connection->fd, &msg, sizeof(msg), 0,
-               (struct sockaddr *) &sun, len);
+    return NGX_AGAIN;
 
-    if (n != (ssize_t) sizeof(msg)) {
-        /* the worker is gone or too busy: its ping will notice */
-        ngx_log_error(NGX_LOG_INFO, log, ngx_socket_errno,
-                      "mcp: could not reach worker %P", pid);
-        return NGX_DECLINED;
-    }
+failed:
 
-    return NGX_OK;
+    ngx_close_socket(s);
+    ngx_destroy_pool(pool);
+
+    return NGX_ERROR;
 
 #else
+
+    *ipcp = NULL;
 
     return NGX_DECLINED;
 
@@ -210,101 +581,150 @@ ngx_http_mcp_ipc_close_stream(ngx_pid_t pid, ngx_str_t *id, ngx_log_t *log)
 }
 
 
-static void
-ngx_http_mcp_ipc_read(ngx_event_t *ev)
+void
+ngx_http_mcp_ipc_detach(ngx_http_mcp_ipc_t *ipc)
 {
-    ssize_t                  n;
-    ngx_str_t                id;
-    ngx_connection_t        *c;
+    /* whoever waited is gone; the message still completes */
+
+    ipc->handler = NULL;
+    ipc->data = NULL;
+}
+
+
 #if (NGX_LINUX)
-    struct iovec             iov;
-    struct msghdr            mh;
-    struct ucred            *cred;
-    struct cmsghdr          *cm;
-    u_char                   control[CMSG_SPACE(sizeof(struct ucred))];
-#endif
-    ngx_http_mcp_ipc_msg_t  *msg;
-    u_char                   buf[NGX_HTTP_MCP_IPC_MAX];
+
+static void
+ngx_http_mcp_ipc_write(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_http_mcp_ipc_t  *ipc;
 
     c = ev->data;
+    ipc = c->data;
 
-    if (c->close) {
-        /* the worker is shutting down */
+    switch (ngx_http_mcp_ipc_flush(ipc)) {
 
-        ngx_http_mcp_sse_close_all();
+    case NGX_ERROR:
+        ngx_http_mcp_ipc_finish(ipc, NGX_DECLINED);
+        return;
 
-        ngx_http_mcp_ipc_connection = NULL;
-        ngx_close_connection(c);
+    case NGX_AGAIN:
+        if (ngx_handle_write_event(ev, 0) != NGX_OK) {
+            ngx_http_mcp_ipc_finish(ipc, NGX_DECLINED);
+        }
+
+        return;
+
+    default:
+        /* all sent: the answer comes on the read side */
         return;
     }
+}
 
-    /* edge-triggered: read until nothing is left */
 
-    for ( ;; ) {
-#if (NGX_LINUX)
-        iov.iov_base = buf;
-        iov.iov_len = sizeof(buf);
+static ngx_int_t
+ngx_http_mcp_ipc_flush(ngx_http_mcp_ipc_t *ipc)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
 
-        ngx_memzero(&mh, sizeof(struct msghdr));
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        mh.msg_control = control;
-        mh.msg_controllen = sizeof(control);
+    c = ipc->connection;
 
-        n = recvmsg(c->fd, &mh, 0);
-#else
-        n = recv(c->fd, buf, sizeof(buf), 0);
-#endif
+    while (ipc->sent < ipc->size) {
+        n = send(c->fd, ipc->out + ipc->sent, ipc->size - ipc->sent, 0);
 
         if (n == -1) {
             if (ngx_socket_errno == NGX_EINTR) {
                 continue;
             }
 
-            if (ngx_socket_errno != NGX_EAGAIN) {
-                ngx_log_error(NGX_LOG_ALERT, c->log, ngx_socket_errno,
-                              "mcp: recv() on the worker socket failed");
+            if (ngx_socket_errno == NGX_EAGAIN) {
+                return NGX_AGAIN;
             }
 
-            break;
+            ngx_log_error(NGX_LOG_INFO, c->log, ngx_socket_errno,
+                          "mcp: send() of a message failed");
+            return NGX_ERROR;
         }
 
-        if (n != (ssize_t) sizeof(ngx_http_mcp_ipc_msg_t)) {
-            continue;
-        }
-
-#if (NGX_LINUX)
-        cm = CMSG_FIRSTHDR(&mh);
-
-        if (cm == NULL
-            || cm->cmsg_level != SOL_SOCKET
-            || cm->cmsg_type != SCM_CREDENTIALS)
-        {
-            continue;
-        }
-
-        cred = (struct ucred *) CMSG_DATA(cm);
-
-        if (cred->uid != geteuid()) {
-            ngx_log_error(NGX_LOG_WARN, c->log, 0,
-                          "mcp: a message from uid %d was ignored",
-                          (int) cred->uid);
-            continue;
-        }
-#endif
-
-        msg = (ngx_http_mcp_ipc_msg_t *) buf;
-
-        if (msg->type == NGX_HTTP_MCP_IPC_CLOSE_STREAM) {
-            id.data = msg->id;
-            id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
-
-            ngx_http_mcp_sse_close_session(&id);
-        }
+        ipc->sent += n;
     }
 
-    if (ngx_handle_read_event(ev, 0) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                      "mcp: the worker socket cannot be polled");
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mcp_ipc_reply(ngx_event_t *ev)
+{
+    ssize_t              n;
+    ngx_connection_t    *c;
+    ngx_http_mcp_ipc_t  *ipc;
+
+    c = ev->data;
+    ipc = c->data;
+
+    if (ev->timedout) {
+        ngx_log_error(NGX_LOG_ERR, c->log, NGX_ETIMEDOUT,
+                      "mcp: another worker did not answer a message");
+        ngx_http_mcp_ipc_finish(ipc, NGX_ERROR);
+        return;
+    }
+
+    while (ipc->got < sizeof(uint32_t)) {
+        n = recv(c->fd, (u_char *) &ipc->status + ipc->got,
+                 sizeof(uint32_t) - ipc->got, 0);
+
+        if (n == -1) {
+            if (ngx_socket_errno == NGX_EINTR) {
+                continue;
+            }
+
+            if (ngx_socket_errno == NGX_EAGAIN) {
+                if (ngx_handle_read_event(ev, 0) != NGX_OK) {
+                    ngx_http_mcp_ipc_finish(ipc, NGX_DECLINED);
+                }
+
+                return;
+            }
+
+            ngx_http_mcp_ipc_finish(ipc, NGX_DECLINED);
+            return;
+        }
+
+        if (n == 0) {
+            /* closed without an answer: the worker went away meanwhile */
+            ngx_http_mcp_ipc_finish(ipc, NGX_DECLINED);
+            return;
+        }
+
+        ipc->got += n;
+    }
+
+    ngx_http_mcp_ipc_finish(ipc, ipc->status == NGX_HTTP_MCP_IPC_OK
+                                 ? NGX_OK : NGX_DECLINED);
+}
+
+
+static void
+ngx_http_mcp_ipc_finish(ngx_http_mcp_ipc_t *ipc, ngx_int_t rc)
+{
+    void                         *data;
+    ngx_pool_t                   *pool;
+    ngx_connection_t             *c;
+    ngx_http_mcp_ipc_handler_pt   handler;
+
+    c = ipc->connection;
+    pool = c->pool;
+    handler = ipc->handler;
+    data = ipc->data;
+
+    ngx_close_connection(c);
+    ngx_destroy_pool(pool);
+
+    if (handler) {
+        handler(data, rc);
     }
 }
+
+#endif

@@ -33,6 +33,8 @@ static char *ngx_http_mcp_tool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_health(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcp_notify(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static json_t *ngx_http_mcp_load_schema(ngx_conf_t *cf, ngx_str_t *tool,
     const char *what, ngx_str_t *file);
 static void ngx_http_mcp_json_cleanup(void *data);
@@ -159,6 +161,27 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       offsetof(ngx_http_mcp_loc_conf_t, sse_max_backlog),
       NULL },
 
+    { ngx_string("mcp_public_base"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, public_base),
+      NULL },
+
+    { ngx_string("mcp_sse_endpoint"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, sse_endpoint),
+      NULL },
+
+    { ngx_string("mcp_notify"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcp_notify,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("mcp_tools_page_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -226,6 +249,8 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
      *     conf->server_version = { 0, NULL };
      *     conf->instructions = { 0, NULL };
      *     conf->tools = NULL;
+     *     conf->public_base = NULL;
+     *     conf->sse_endpoint = NULL;
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -291,9 +316,17 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->sse_ping_interval,
                               prev->sse_ping_interval, 15000);
     ngx_conf_merge_size_value(conf->sse_max_backlog, prev->sse_max_backlog,
-                              256 * 1024);
+                              1024 * 1024);
 
-    if (conf->enable) {
+    if (conf->public_base == NULL) {
+        conf->public_base = prev->public_base;
+    }
+
+    if (conf->sse_endpoint == NULL) {
+        conf->sse_endpoint = prev->sse_endpoint;
+    }
+
+    if (conf->enable || conf->notify) {
         /*
          * In an MCP location mcp_max_body_size is nginx's own limit too;
          * a 413 of nginx's is turned into a JSON-RPC error like ours.
@@ -359,7 +392,7 @@ ngx_http_mcp(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (mlcf->enable != NGX_CONF_UNSET || mlcf->health) {
+    if (mlcf->enable != NGX_CONF_UNSET || mlcf->health || mlcf->notify) {
         return "is duplicate";
     }
 
@@ -403,6 +436,26 @@ ngx_http_mcp_server_info(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
+ngx_http_mcp_notify(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_loc_conf_t *mlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (mlcf->notify || mlcf->health || mlcf->enable != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    mlcf->notify = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_mcp_notify_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_mcp_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_mcp_loc_conf_t *mlcf = conf;
@@ -410,7 +463,7 @@ ngx_http_mcp_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                 *value;
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (mlcf->health || mlcf->enable != NGX_CONF_UNSET) {
+    if (mlcf->health || mlcf->enable != NGX_CONF_UNSET || mlcf->notify) {
         return "is duplicate";
     }
 

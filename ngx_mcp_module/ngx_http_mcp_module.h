@@ -20,10 +20,13 @@
 #define NGX_HTTP_MCP_HEALTH_LIVE   1
 #define NGX_HTTP_MCP_HEALTH_READY  2
 
+/* messages between workers */
 #define NGX_HTTP_MCP_IPC_CLOSE_STREAM  1
+#define NGX_HTTP_MCP_IPC_DELIVER       2
 
 /* not among nginx's own status codes */
 #define NGX_HTTP_MCP_NOT_ACCEPTABLE  406
+#define NGX_HTTP_MCP_GONE            410
 
 
 typedef struct {
@@ -34,6 +37,7 @@ typedef struct {
 typedef struct {
     ngx_flag_t                enable;
     ngx_uint_t                health;
+    ngx_uint_t                notify;
     ngx_str_t                 server_name;
     ngx_str_t                 server_version;
     ngx_str_t                 instructions;
@@ -47,11 +51,16 @@ typedef struct {
     ngx_msec_t                tool_timeout;
     ngx_msec_t                sse_ping_interval;
     size_t                    sse_max_backlog;
+    ngx_http_complex_value_t *public_base;
+    ngx_http_complex_value_t *sse_endpoint;
 } ngx_http_mcp_loc_conf_t;
 
 
 typedef struct ngx_http_mcp_ctx_s     ngx_http_mcp_ctx_t;
 typedef struct ngx_http_mcp_stream_s  ngx_http_mcp_stream_t;
+typedef struct ngx_http_mcp_ipc_s     ngx_http_mcp_ipc_t;
+
+typedef void (*ngx_http_mcp_ipc_handler_pt)(void *data, ngx_int_t rc);
 
 
 /* one tools/call in flight, a subrequest of the client's POST */
@@ -83,9 +92,12 @@ struct ngx_http_mcp_ctx_s {
     json_t                   *id;           /* for $mcp_jsonrpc_id */
     ngx_http_mcp_call_t      *call;
     ngx_http_mcp_stream_t    *stream;       /* a GET stream */
+    ngx_http_mcp_ipc_t       *ipc;          /* a message to another worker */
     ngx_buf_t                *error_body;   /* replaces nginx's own page */
     unsigned                  replying:1;
     unsigned                  error_sent:1;
+    unsigned                  legacy:1;     /* HTTP with SSE (2024-11-05) */
+    unsigned                  notify:1;     /* pushed by a tool backend */
 };
 
 
@@ -94,6 +106,7 @@ extern ngx_module_t  ngx_http_mcp_module;
 
 ngx_int_t ngx_http_mcp_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_health_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_notify_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_tool_call(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_tool_t *tool, json_t *id, json_t *args, json_t **slot);
 ngx_int_t ngx_http_mcp_tool_filter_init(ngx_conf_t *cf);
@@ -104,13 +117,17 @@ ngx_int_t ngx_http_mcp_error_page(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx);
 ngx_http_mcp_ctx_t *ngx_http_mcp_ctx_create(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_sse_open(ngx_http_request_t *r,
-    ngx_http_mcp_ctx_t *ctx);
+    ngx_http_mcp_ctx_t *ctx, uint32_t serial, ngx_str_t *endpoint);
+ngx_int_t ngx_http_mcp_sse_deliver(ngx_str_t *id, u_char *json, size_t len);
 void ngx_http_mcp_sse_init_process(void);
 void ngx_http_mcp_sse_close_all(void);
 ngx_int_t ngx_http_mcp_sse_close_session(ngx_str_t *id);
 ngx_int_t ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_mcp_ipc_close_stream(ngx_pid_t pid, ngx_str_t *id,
-    ngx_log_t *log);
+ngx_int_t ngx_http_mcp_ipc_send(ngx_pid_t pid, ngx_uint_t type,
+    ngx_str_t *id, u_char *payload, size_t len,
+    ngx_http_mcp_ipc_handler_pt handler, void *data,
+    ngx_http_mcp_ipc_t **ipcp);
+void ngx_http_mcp_ipc_detach(ngx_http_mcp_ipc_t *ipc);
 ngx_table_elt_t *ngx_http_mcp_header_out(ngx_http_request_t *r, char *key,
     char *value);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,

@@ -37,6 +37,7 @@ static ngx_int_t ngx_http_mcp_media_type_is(ngx_str_t *type,
 
 static ngx_str_t  ngx_http_mcp_versions[] = {
     ngx_null_string,
+    ngx_string("2024-11-05"),
     ngx_string("2025-03-26"),
     ngx_string("2025-06-18"),
     ngx_string("2025-11-25")
@@ -48,7 +49,7 @@ ngx_http_mcp_version_parse(u_char *data, size_t len)
 {
     ngx_uint_t  v;
 
-    for (v = NGX_HTTP_MCP_V_2025_03_26; v <= NGX_HTTP_MCP_V_LATEST; v++) {
+    for (v = NGX_HTTP_MCP_V_OLDEST; v <= NGX_HTTP_MCP_V_LATEST; v++) {
         if (ngx_http_mcp_versions[v].len == len
             && ngx_strncmp(ngx_http_mcp_versions[v].data, data, len) == 0)
         {
@@ -68,13 +69,12 @@ ngx_http_mcp_version_name(ngx_uint_t version)
 
 
 u_char *
-ngx_http_mcp_versions_text(u_char *buf, u_char *last)
+ngx_http_mcp_versions_text(u_char *buf, u_char *last, ngx_uint_t oldest)
 {
     ngx_uint_t  v;
 
-    for (v = NGX_HTTP_MCP_V_2025_03_26; v <= NGX_HTTP_MCP_V_LATEST; v++) {
-        buf = ngx_slprintf(buf, last, "%s%V",
-                           v == NGX_HTTP_MCP_V_2025_03_26 ? "" : ", ",
+    for (v = oldest; v <= NGX_HTTP_MCP_V_LATEST; v++) {
+        buf = ngx_slprintf(buf, last, "%s%V", v == oldest ? "" : ", ",
                            &ngx_http_mcp_versions[v]);
     }
 
@@ -83,14 +83,15 @@ ngx_http_mcp_versions_text(u_char *buf, u_char *last)
 
 
 ngx_uint_t
-ngx_http_mcp_version_negotiate(json_t *params)
+ngx_http_mcp_version_negotiate(json_t *params, ngx_uint_t oldest)
 {
     json_t      *v;
     ngx_uint_t   version;
 
     /*
      * Lifecycle, version negotiation: answer with the client's version
-     * when it is supported, otherwise with the latest one we support.
+     * when it is supported on the transport in use (2024-11-05 only
+     * over HTTP with SSE), otherwise with the latest one we support.
      */
 
     v = json_object_get(params, "protocolVersion");
@@ -98,7 +99,7 @@ ngx_http_mcp_version_negotiate(json_t *params)
     version = ngx_http_mcp_version_parse((u_char *) json_string_value(v),
                                          json_string_length(v));
 
-    return version ? version : NGX_HTTP_MCP_V_LATEST;
+    return version >= oldest ? version : NGX_HTTP_MCP_V_LATEST;
 }
 
 

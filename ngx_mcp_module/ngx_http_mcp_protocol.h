@@ -16,10 +16,15 @@
 
 /* protocol revisions, in order; 0 means unknown */
 #define NGX_HTTP_MCP_V_UNKNOWN     0
-#define NGX_HTTP_MCP_V_2025_03_26  1
-#define NGX_HTTP_MCP_V_2025_06_18  2
-#define NGX_HTTP_MCP_V_2025_11_25  3
+#define NGX_HTTP_MCP_V_2024_11_05  1
+#define NGX_HTTP_MCP_V_2025_03_26  2
+#define NGX_HTTP_MCP_V_2025_06_18  3
+#define NGX_HTTP_MCP_V_2025_11_25  4
 #define NGX_HTTP_MCP_V_LATEST      NGX_HTTP_MCP_V_2025_11_25
+
+/* Streamable HTTP came with 2025-03-26; older clients use HTTP with SSE */
+#define NGX_HTTP_MCP_V_OLDEST      NGX_HTTP_MCP_V_2024_11_05
+#define NGX_HTTP_MCP_V_STREAMABLE  NGX_HTTP_MCP_V_2025_03_26
 
 #define NGX_HTTP_MCP_RESULT_TYPE   "application/vnd.mcp.tool-result+json"
 
@@ -50,8 +55,9 @@ typedef struct {
 
 ngx_uint_t ngx_http_mcp_version_parse(u_char *data, size_t len);
 ngx_str_t *ngx_http_mcp_version_name(ngx_uint_t version);
-ngx_uint_t ngx_http_mcp_version_negotiate(json_t *params);
-u_char *ngx_http_mcp_versions_text(u_char *buf, u_char *last);
+ngx_uint_t ngx_http_mcp_version_negotiate(json_t *params, ngx_uint_t oldest);
+u_char *ngx_http_mcp_versions_text(u_char *buf, u_char *last,
+    ngx_uint_t oldest);
 
 json_t *ngx_http_mcp_initialize_result(ngx_uint_t version, ngx_str_t *name,
     ngx_str_t *ver, ngx_str_t *instructions);

@@ -26,8 +26,10 @@
 typedef struct {
     u_char                    color;
     u_char                    version;
-    u_char                    pad[2];
+    u_char                    legacy;
+    u_char                    pad;
     ngx_pid_t                 stream;       /* worker holding the GET stream */
+    uint32_t                  serial;       /* streams opened so far */
     ngx_msec_t                last;
     ngx_queue_t               queue;
     u_char                    id[NGX_HTTP_MCP_SESSION_ID_LEN];
@@ -40,6 +42,7 @@ typedef struct {
     ngx_queue_t               queue;
     ngx_uint_t                count;
     ngx_uint_t                evicted;
+    ngx_atomic_t              delivery[NGX_HTTP_MCP_DELIVERY_NCOUNTERS];
 } ngx_http_mcp_session_shctx_t;
 
 
@@ -193,6 +196,7 @@ ngx_http_mcp_session_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_mcp_session_ctx_t  *octx = data;
 
     size_t                       len;
+    ngx_uint_t                   i;
     ngx_http_mcp_session_ctx_t  *ctx;
 
     ctx = shm_zone->data;
@@ -224,6 +228,10 @@ ngx_http_mcp_session_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_queue_init(&ctx->sh->queue);
     ctx->sh->count = 0;
     ctx->sh->evicted = 0;
+
+    for (i = 0; i < NGX_HTTP_MCP_DELIVERY_NCOUNTERS; i++) {
+        ctx->sh->delivery[i] = 0;
+    }
 
     len = sizeof(" in mcp session zone \"\"") + shm_zone->shm.name.len;
 
@@ -475,7 +483,13 @@ ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
 
     sn = ngx_http_mcp_session_node(node);
     sn->version = (u_char) info->version;
-    sn->stream = 0;
+    sn->legacy = (u_char) info->legacy;
+
+    /* a legacy session is born with its stream, held by the creator */
+    sn->stream = info->stream;
+    sn->serial = info->stream ? 1 : 0;
+    info->serial = sn->serial;
+
     sn->last = ngx_current_msec;
     ngx_memcpy(sn->id, id, NGX_HTTP_MCP_SESSION_ID_LEN);
 
@@ -542,6 +556,9 @@ ngx_http_mcp_session_find(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
         ngx_queue_insert_head(&ctx->sh->queue, &sn->queue);
 
         info->version = sn->version;
+        info->legacy = sn->legacy;
+        info->stream = sn->stream;
+        info->serial = sn->serial;
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -582,8 +599,41 @@ ngx_http_mcp_session_delete(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
 
 
 ngx_int_t
+ngx_http_mcp_session_initialize(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_uint_t version)
+{
+    ngx_int_t                     rc;
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    /* a legacy session learns its revision from its first initialize */
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    sn = ngx_http_mcp_session_locate(ctx, id);
+
+    if (sn == NULL) {
+        rc = NGX_DECLINED;
+
+    } else if (sn->version != 0) {
+        rc = NGX_BUSY;
+
+    } else {
+        sn->version = (u_char) version;
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
+}
+
+
+ngx_int_t
 ngx_http_mcp_session_stream_claim(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
-    ngx_pid_t pid)
+    ngx_pid_t pid, uint32_t *serial)
 {
     ngx_int_t                     rc;
     ngx_http_mcp_session_ctx_t   *ctx;
@@ -606,6 +656,7 @@ ngx_http_mcp_session_stream_claim(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
 
     } else {
         sn->stream = pid;
+        *serial = ++sn->serial;
         rc = NGX_OK;
     }
 
@@ -659,4 +710,26 @@ ngx_http_mcp_session_ready(ngx_shm_zone_t *shm_zone, ngx_uint_t *sessions)
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     return node ? NGX_OK : NGX_BUSY;
+}
+
+
+void
+ngx_http_mcp_session_count(ngx_shm_zone_t *shm_zone, ngx_uint_t what)
+{
+    ngx_http_mcp_session_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    (void) ngx_atomic_fetch_add(&ctx->sh->delivery[what], 1);
+}
+
+
+ngx_atomic_uint_t
+ngx_http_mcp_session_counter(ngx_shm_zone_t *shm_zone, ngx_uint_t what)
+{
+    ngx_http_mcp_session_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    return ctx->sh->delivery[what];
 }

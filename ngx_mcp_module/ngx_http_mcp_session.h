@@ -17,8 +17,18 @@
 #define NGX_HTTP_MCP_SESSION_ID_LEN (NGX_HTTP_MCP_SESSION_BYTES * 2)
 
 
+/* messages put on streams, for the metrics */
+#define NGX_HTTP_MCP_DELIVERED_LOCAL  0
+#define NGX_HTTP_MCP_DELIVERED_IPC    1
+#define NGX_HTTP_MCP_DELIVERY_FAILED  2
+#define NGX_HTTP_MCP_DELIVERY_NCOUNTERS  3
+
+
 typedef struct {
-    ngx_uint_t                version;
+    ngx_uint_t                version;      /* 0: not initialized yet */
+    ngx_pid_t                 stream;       /* worker holding the stream */
+    uint32_t                  serial;       /* streams opened so far */
+    unsigned                  legacy:1;     /* HTTP with SSE (2024-11-05) */
 } ngx_http_mcp_session_info_t;
 
 
@@ -30,12 +40,17 @@ ngx_int_t ngx_http_mcp_session_find(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
     ngx_http_mcp_session_info_t *info);
 ngx_int_t ngx_http_mcp_session_delete(ngx_shm_zone_t *shm_zone,
     ngx_str_t *id, ngx_pid_t *stream);
+ngx_int_t ngx_http_mcp_session_initialize(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *id, ngx_uint_t version);
 ngx_int_t ngx_http_mcp_session_stream_claim(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *id, ngx_pid_t pid);
+    ngx_str_t *id, ngx_pid_t pid, uint32_t *serial);
 void ngx_http_mcp_session_stream_release(ngx_shm_zone_t *shm_zone,
     ngx_str_t *id, ngx_pid_t pid);
 ngx_int_t ngx_http_mcp_session_ready(ngx_shm_zone_t *shm_zone,
     ngx_uint_t *sessions);
+void ngx_http_mcp_session_count(ngx_shm_zone_t *shm_zone, ngx_uint_t what);
+ngx_atomic_uint_t ngx_http_mcp_session_counter(ngx_shm_zone_t *shm_zone,
+    ngx_uint_t what);
 
 
 #endif /* _NGX_HTTP_MCP_SESSION_H_INCLUDED_ */

@@ -27,19 +27,26 @@
 
 
 struct ngx_http_mcp_stream_s {
+    ngx_str_node_t            node;         /* by session id, per worker */
     ngx_http_request_t       *request;
     ngx_http_mcp_ctx_t       *ctx;
     ngx_event_t               ping;
     ngx_chain_t              *free;
     ngx_chain_t              *busy;
     ngx_queue_t               queue;        /* the worker's streams */
+    uint32_t                  serial;       /* the session's n-th stream */
+    uint64_t                  events;
+    unsigned                  legacy:1;
     unsigned                  closed:1;
 };
 
 
+static ngx_http_mcp_stream_t *ngx_http_mcp_sse_find(ngx_str_t *id);
 static void ngx_http_mcp_sse_ping(ngx_event_t *ev);
 static ngx_int_t ngx_http_mcp_sse_send(ngx_http_mcp_stream_t *st,
-    u_char *data, size_t len);
+    ngx_str_t *parts, ngx_uint_t n, ngx_uint_t copy);
+static void ngx_http_mcp_sse_reclaim(ngx_http_mcp_stream_t *st,
+    ngx_chain_t *out);
 static void ngx_http_mcp_sse_write(ngx_http_request_t *r);
 static off_t ngx_http_mcp_sse_pending(ngx_http_mcp_stream_t *st);
 static void ngx_http_mcp_sse_close(ngx_http_mcp_stream_t *st,
@@ -47,17 +54,23 @@ static void ngx_http_mcp_sse_close(ngx_http_mcp_stream_t *st,
 static void ngx_http_mcp_sse_cleanup(void *data);
 
 
-/* per worker process: its open streams */
-static ngx_queue_t  ngx_http_mcp_streams;
+/* per worker process: its open streams, in order and by session id */
+static ngx_queue_t        ngx_http_mcp_streams;
+static ngx_rbtree_t       ngx_http_mcp_stream_tree;
+static ngx_rbtree_node_t  ngx_http_mcp_stream_sentinel;
 
-static u_char  ngx_http_mcp_sse_ping_text[] = ": ping\n\n";
-static u_char  ngx_http_mcp_sse_open_text[] = ": stream open\n\n";
+static ngx_str_t  ngx_http_mcp_sse_ping_text = ngx_string(": ping\n\n");
+static ngx_str_t  ngx_http_mcp_sse_open_text =
+    ngx_string(": stream open\n\n");
 
 
 ngx_int_t
-ngx_http_mcp_sse_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+ngx_http_mcp_sse_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
+    uint32_t serial, ngx_str_t *endpoint)
 {
     ngx_int_t                 rc;
+    ngx_str_t                 first[3];
+    ngx_uint_t                n;
     ngx_connection_t         *c;
     ngx_pool_cleanup_t       *cln;
     ngx_http_mcp_stream_t    *st;
@@ -78,6 +91,8 @@ ngx_http_mcp_sse_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
 
     st->request = r;
     st->ctx = ctx;
+    st->serial = serial;
+    st->legacy = (endpoint != NULL);
     ctx->stream = st;
 
     cln->handler = ngx_http_mcp_sse_cleanup;
@@ -104,12 +119,23 @@ ngx_http_mcp_sse_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
         return rc;
     }
 
-    /* the header goes out now, with a comment the client may ignore */
+    /*
+     * The header goes out now with a first event: where to POST for
+     * HTTP with SSE, a comment the client may ignore otherwise.
+     */
 
-    if (ngx_http_mcp_sse_send(st, ngx_http_mcp_sse_open_text,
-                              sizeof(ngx_http_mcp_sse_open_text) - 1)
-        != NGX_OK)
-    {
+    if (endpoint) {
+        ngx_str_set(&first[0], "event: endpoint\ndata: ");
+        first[1] = *endpoint;
+        ngx_str_set(&first[2], "\n\n");
+        n = 3;
+
+    } else {
+        first[0] = ngx_http_mcp_sse_open_text;
+        n = 1;
+    }
+
+    if (ngx_http_mcp_sse_send(st, first, n, endpoint != NULL) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -122,6 +148,11 @@ ngx_http_mcp_sse_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
 
     ngx_queue_insert_tail(&ngx_http_mcp_streams, &st->queue);
 
+    st->node.str = ctx->session_id;
+    st->node.node.key = ngx_crc32_short(ctx->session_id.data,
+                                        ctx->session_id.len);
+    ngx_rbtree_insert(&ngx_http_mcp_stream_tree, &st->node.node);
+
     st->ping.handler = ngx_http_mcp_sse_ping;
     st->ping.data = st;
     st->ping.log = c->log;
@@ -130,18 +161,60 @@ ngx_http_mcp_sse_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     ngx_add_timer(&st->ping, mlcf->sse_ping_interval);
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                  "mcp: stream of session %V opened", &ctx->session_id);
+                  "mcp: %sstream of session %V opened",
+                  st->legacy ? "legacy " : "", &ctx->session_id);
 
     return NGX_DONE;
 }
 
 
+ngx_int_t
+ngx_http_mcp_sse_deliver(ngx_str_t *id, u_char *json, size_t len)
+{
+    u_char                  *p;
+    ngx_str_t                event[3];
+    ngx_http_mcp_stream_t   *st;
+    u_char                   head[sizeof("id: -\nevent: message\ndata: ")
+                                  + NGX_INT32_LEN + NGX_INT64_LEN];
+
+    /* a server message for a stream of this worker, as one event */
+
+    st = ngx_http_mcp_sse_find(id);
+
+    if (st == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* ids are unique per session: the stream's number, then the event's */
+
+    p = ngx_sprintf(head, "id: %uD-%uL\nevent: message\ndata: ",
+                    st->serial, ++st->events);
+
+    event[0].data = head;
+    event[0].len = p - head;
+    event[1].data = json;
+    event[1].len = len;
+    ngx_str_set(&event[2], "\n\n");
+
+    if (ngx_http_mcp_sse_send(st, event, 3, 1) != NGX_OK) {
+        ngx_http_mcp_sse_close(st, NGX_ERROR);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
-ngx_http_mcp_sse_send(ngx_http_mcp_stream_t *st, u_char *data, size_t len)
+ngx_http_mcp_sse_send(ngx_http_mcp_stream_t *st, ngx_str_t *parts,
+    ngx_uint_t n, ngx_uint_t copy)
 {
     off_t                     backlog;
+    size_t                    len;
+    u_char                   *p;
     ngx_int_t                 rc;
     ngx_buf_t                *b;
+    ngx_uint_t                i;
     ngx_chain_t              *cl, *out;
     ngx_http_request_t       *r;
     ngx_http_mcp_loc_conf_t  *mlcf;
@@ -149,36 +222,10 @@ ngx_http_mcp_sse_send(ngx_http_mcp_stream_t *st, u_char *data, size_t len)
     r = st->request;
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
 
-    /* buffers come back from the busy chain once sent: the pool stays flat */
-
-    cl = ngx_chain_get_free_buf(r->pool, &st->free);
-    if (cl == NULL) {
-        return NGX_ERROR;
-    }
-
-    b = cl->buf;
-    ngx_memzero(b, sizeof(ngx_buf_t));
-
-    b->tag = (ngx_buf_tag_t) &ngx_http_mcp_module;
-    b->memory = 1;
-    b->flush = 1;
-    b->start = data;
-    b->pos = data;
-    b->last = data + len;
-    b->end = data + len;
-
-    out = cl;
-
-    rc = ngx_http_output_filter(r, out);
-
-    ngx_chain_update_chains(r->pool, &st->free, &st->busy, &out,
-                            (ngx_buf_tag_t) &ngx_http_mcp_module);
-
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    /* a reader that lets the backlog grow past the limit is cut off */
+    /*
+     * A reader still behind by more than the limit when the next event
+     * comes is cut off: a stream holds at most the limit plus one event.
+     */
 
     backlog = ngx_http_mcp_sse_pending(st);
 
@@ -190,7 +237,90 @@ ngx_http_mcp_sse_send(ngx_http_mcp_stream_t *st, u_char *data, size_t len)
         return NGX_ERROR;
     }
 
+    cl = ngx_chain_get_free_buf(r->pool, &st->free);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = cl->buf;
+    ngx_memzero(b, sizeof(ngx_buf_t));
+
+    b->tag = (ngx_buf_tag_t) &ngx_http_mcp_module;
+    b->flush = 1;
+
+    if (!copy) {
+        /* a comment of ours, in static memory */
+
+        b->memory = 1;
+        b->start = parts[0].data;
+        b->end = parts[0].data + parts[0].len;
+
+    } else {
+
+        /*
+         * The pool of a long-lived request never shrinks: each event
+         * has heap memory of its own, given back once the event is sent
+         * (ngx_http_mcp_sse_reclaim) or when the stream ends.
+         */
+
+        len = 0;
+
+        for (i = 0; i < n; i++) {
+            len += parts[i].len;
+        }
+
+        b->start = ngx_alloc(len, r->connection->log);
+        if (b->start == NULL) {
+            b->tag = NULL;
+            return NGX_ERROR;
+        }
+
+        b->temporary = 1;
+        b->end = b->start + len;
+
+        p = b->start;
+
+        for (i = 0; i < n; i++) {
+            p = ngx_cpymem(p, parts[i].data, parts[i].len);
+        }
+    }
+
+    b->pos = b->start;
+    b->last = b->end;
+
+    out = cl;
+
+    rc = ngx_http_output_filter(r, out);
+
+    ngx_http_mcp_sse_reclaim(st, out);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_http_mcp_sse_pending(st);
+
     return NGX_OK;
+}
+
+
+static void
+ngx_http_mcp_sse_reclaim(ngx_http_mcp_stream_t *st, ngx_chain_t *out)
+{
+    ngx_chain_t  *cl;
+
+    ngx_chain_update_chains(st->request->pool, &st->free, &st->busy, &out,
+                            (ngx_buf_tag_t) &ngx_http_mcp_module);
+
+    /* what was sent gives its memory back */
+
+    for (cl = st->free; cl; cl = cl->next) {
+        if (cl->buf->temporary && cl->buf->start) {
+            ngx_free(cl->buf->start);
+            cl->buf->start = NULL;
+            cl->buf->temporary = 0;
+        }
+    }
 }
 
 
@@ -227,8 +357,7 @@ ngx_http_mcp_sse_ping(ngx_event_t *ev)
         return;
     }
 
-    if (ngx_http_mcp_sse_send(st, ngx_http_mcp_sse_ping_text,
-                              sizeof(ngx_http_mcp_sse_ping_text) - 1)
+    if (ngx_http_mcp_sse_send(st, &ngx_http_mcp_sse_ping_text, 1, 0)
         != NGX_OK)
     {
         ngx_http_mcp_sse_close(st, NGX_ERROR);
@@ -262,8 +391,7 @@ ngx_http_mcp_sse_write(ngx_http_request_t *r)
         return;
     }
 
-    ngx_chain_update_chains(r->pool, &st->free, &st->busy, NULL,
-                            (ngx_buf_tag_t) &ngx_http_mcp_module);
+    ngx_http_mcp_sse_reclaim(st, NULL);
 
     (void) ngx_http_mcp_sse_pending(st);
 }
@@ -308,6 +436,8 @@ void
 ngx_http_mcp_sse_init_process(void)
 {
     ngx_queue_init(&ngx_http_mcp_streams);
+    ngx_rbtree_init(&ngx_http_mcp_stream_tree, &ngx_http_mcp_stream_sentinel,
+                    ngx_str_rbtree_insert_value);
 }
 
 
@@ -335,34 +465,42 @@ ngx_http_mcp_sse_close_all(void)
 }
 
 
+static ngx_http_mcp_stream_t *
+ngx_http_mcp_sse_find(ngx_str_t *id)
+{
+    ngx_str_node_t         *sn;
+    ngx_http_mcp_stream_t  *st;
+
+    sn = ngx_str_rbtree_lookup(&ngx_http_mcp_stream_tree, id,
+                               ngx_crc32_short(id->data, id->len));
+
+    if (sn == NULL) {
+        return NULL;
+    }
+
+    st = (ngx_http_mcp_stream_t *) sn;
+
+    return st->closed ? NULL : st;
+}
+
+
 ngx_int_t
 ngx_http_mcp_sse_close_session(ngx_str_t *id)
 {
-    ngx_queue_t            *q;
     ngx_http_mcp_stream_t  *st;
 
-    for (q = ngx_queue_head(&ngx_http_mcp_streams);
-         q != ngx_queue_sentinel(&ngx_http_mcp_streams);
-         q = ngx_queue_next(q))
-    {
-        st = ngx_queue_data(q, ngx_http_mcp_stream_t, queue);
+    st = ngx_http_mcp_sse_find(id);
 
-        if (st->closed
-            || st->ctx->session_id.len != id->len
-            || ngx_memcmp(st->ctx->session_id.data, id->data, id->len) != 0)
-        {
-            continue;
-        }
-
-        ngx_log_error(NGX_LOG_INFO, st->request->connection->log, 0,
-                      "mcp: session %V ended, closing its stream", id);
-
-        ngx_http_mcp_sse_close(st, NGX_OK);
-
-        return NGX_OK;
+    if (st == NULL) {
+        return NGX_DECLINED;
     }
 
-    return NGX_DECLINED;
+    ngx_log_error(NGX_LOG_INFO, st->request->connection->log, 0,
+                  "mcp: session %V ended, closing its stream", id);
+
+    ngx_http_mcp_sse_close(st, NGX_OK);
+
+    return NGX_OK;
 }
 
 
@@ -405,14 +543,31 @@ ngx_http_mcp_sse_cleanup(void *data)
 {
     ngx_http_mcp_stream_t  *st = data;
 
+    ngx_pid_t                  pid;
+    ngx_chain_t               *cl;
     ngx_http_mcp_main_conf_t  *mmcf;
 
     /* the request ends: by us, by the client, or with its connection */
 
     st->closed = 1;
 
+    for (cl = st->busy; cl; cl = cl->next) {
+        if (cl->buf->temporary && cl->buf->start) {
+            ngx_free(cl->buf->start);
+            cl->buf->start = NULL;
+        }
+    }
+
+    for (cl = st->free; cl; cl = cl->next) {
+        if (cl->buf->temporary && cl->buf->start) {
+            ngx_free(cl->buf->start);
+            cl->buf->start = NULL;
+        }
+    }
+
     if (ngx_queue_next(&st->queue) != NULL) {
         ngx_queue_remove(&st->queue);
+        ngx_rbtree_delete(&ngx_http_mcp_stream_tree, &st->node.node);
     }
 
     if (st->ping.timer_set) {
@@ -421,10 +576,17 @@ ngx_http_mcp_sse_cleanup(void *data)
 
     mmcf = ngx_http_get_module_main_conf(st->request, ngx_http_mcp_module);
 
-    ngx_http_mcp_session_stream_release(mmcf->session_zone,
-                                        &st->ctx->session_id, ngx_pid);
+    if (st->legacy) {
+        /* with HTTP with SSE, the stream is the session */
+        (void) ngx_http_mcp_session_delete(mmcf->session_zone,
+                                           &st->ctx->session_id, &pid);
+
+    } else {
+        ngx_http_mcp_session_stream_release(mmcf->session_zone,
+                                            &st->ctx->session_id, ngx_pid);
+    }
 
     ngx_log_error(NGX_LOG_INFO, st->request->connection->log, 0,
-                  "mcp: stream of session %V closed",
-                  &st->ctx->session_id);
+                  "mcp: %sstream of session %V closed",
+                  st->legacy ? "legacy " : "", &st->ctx->session_id);
 }

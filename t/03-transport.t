@@ -514,11 +514,12 @@ Content-Type: application/json
 --- response_json_subset
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}
 
-=== TEST 35: GET without a session gets 400 (2025-06-18 basic/transports#session-management)
+=== TEST 35: GET without a session from a Streamable HTTP client (it sends MCP-Protocol-Version) gets 400 (2025-06-18 basic/transports#session-management); without that header the GET is an HTTP with SSE client's (t/18-legacy-sse.t)
 --- request
 GET /mcp
 --- more_headers
 Accept: text/event-stream
+MCP-Protocol-Version: 2025-06-18
 --- error_code: 400
 --- response_json_subset
 {"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"*ANY*"}}

@@ -43,7 +43,8 @@ EOC
 
     my $r = health($port, 'ready');
     is($r->status, 200, 'empty zone: ready 200');
-    is_deeply($r->json, { status => 'ready', dependencies => { session_zone => { status => 'ok', sessions => 0 } } },
+    is_deeply($r->json, { status => 'ready', dependencies => { session_zone => { status => 'ok', sessions => 0 } },
+                          messages => { local => 0, ipc => 0, failed => 0 } },
               'empty zone: ready body');
     check_headers($r, 'empty zone: ready');
 
@@ -76,7 +77,8 @@ EOC
     $r = health($port, 'ready');
     is($r->status, 503, 'full zone: ready 503');
     is_deeply($r->json, { status => 'not ready', dependencies => { session_zone => {
-                  status => 'failing', reason => 'zone is full', sessions => scalar @sids } } },
+                  status => 'failing', reason => 'zone is full', sessions => scalar @sids } },
+                  messages => { local => 0, ipc => 0, failed => 0 } },
               'full zone: ready names session_zone, its reason and the session count')
         or diag($r->body);
     check_headers($r, 'full zone: ready');
@@ -100,7 +102,8 @@ EOC
     }
     $r = health($port, 'ready');
     is($r->status, 200, 'after DELETE: ready 200 again');
-    is_deeply($r->json, { status => 'ready', dependencies => { session_zone => { status => 'ok', sessions => scalar @sids } } },
+    is_deeply($r->json, { status => 'ready', dependencies => { session_zone => { status => 'ok', sessions => scalar @sids } },
+                          messages => { local => 0, ipc => 0, failed => 0 } },
               'after DELETE: ready body with the session count') or diag($r->body);
     check_headers($r, 'after DELETE: ready');
     my $res = initialize($port);
@@ -172,21 +175,21 @@ GET /health/ready
 Content-Type: application/json
 Cache-Control: no-store
 --- response_json
-{"status":"ready","dependencies":{"session_zone":{"status":"ok","sessions":0}}}
+{"status":"ready","dependencies":{"session_zone":{"status":"ok","sessions":0}},"messages":{"local":0,"ipc":0,"failed":0}}
 
 === TEST 4: ready counts a new session (initialized by this block)
 --- init: 2025-06-18
 --- request
 GET /health/ready
 --- response_json
-{"status":"ready","dependencies":{"session_zone":{"status":"ok","sessions":1}}}
+{"status":"ready","dependencies":{"session_zone":{"status":"ok","sessions":1}},"messages":{"local":0,"ipc":0,"failed":0}}
 
 === TEST 5: ready: a second session
 --- init: 2025-11-25
 --- request
 GET /health/ready?x=1
 --- response_json
-{"status":"ready","dependencies":{"session_zone":{"status":"ok","sessions":2}}}
+{"status":"ready","dependencies":{"session_zone":{"status":"ok","sessions":2}},"messages":{"local":0,"ipc":0,"failed":0}}
 
 === TEST 6: live: POST is 405
 --- request
@@ -220,7 +223,7 @@ GET /healthz/anything
 --- response_headers
 Cache-Control: no-store
 --- response_json
-{"status":"ready","dependencies":{"session_zone":{"status":"ok","sessions":0}}}
+{"status":"ready","dependencies":{"session_zone":{"status":"ok","sessions":0}},"messages":{"local":0,"ipc":0,"failed":0}}
 
 === TEST 11: bad mcp_health value is a configuration error
 --- config

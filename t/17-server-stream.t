@@ -188,13 +188,19 @@ unlike($log, qr/\[(alert|crit|emerg)\]/, 'no alert: no socket left open');
         skip 'needs root to send as another user', 2 if $> != 0;
         my ($s) = mcp_initialize(port => $fp, version => '2025-06-18');
         my $open = open_stream($s);
-        my $msg = "\x01$s";
         for my $w ($far->worker_pids) {
-            system('python3', '-c', <<'PY', $w, $msg);
-import os, socket, sys
+            system('python3', '-c', <<'PY', $w, $s);
+import os, socket, struct, sys
 os.setgid(65534); os.setuid(65534)
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.sendto(sys.argv[2].encode(), b"\0ngx_http_mcp:" + sys.argv[1].encode())
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(2)
+s.connect(b"\0ngx_http_mcp:" + sys.argv[1].encode())
+# a frame: type 1 (end the stream), no payload, the session id
+s.sendall(struct.pack("=II", 1, 0) + sys.argv[2].encode())
+try:
+    s.recv(4)
+except OSError:
+    pass
 PY
         }
         ok(!read_for($open, 0.5), 'a stream stays open when another user '

@@ -864,8 +864,10 @@ test_versions(void)
            "version: 2025-06-18 is known");
     is_int(vparse("2025-11-25"), NGX_HTTP_MCP_V_2025_11_25,
            "version: 2025-11-25 is known");
-    is_int(vparse("2024-11-05"), NGX_HTTP_MCP_V_UNKNOWN,
-           "version: 2024-11-05 is not supported");
+    is_int(vparse("2024-11-05"), NGX_HTTP_MCP_V_2024_11_05,
+           "version: 2024-11-05 is known (HTTP with SSE clients)");
+    is_int(vparse("2024-10-07"), NGX_HTTP_MCP_V_UNKNOWN,
+           "version: 2024-10-07 is unknown");
     is_int(vparse("2025-06-1"), NGX_HTTP_MCP_V_UNKNOWN,
            "version: a prefix is unknown");
     is_int(vparse("2025-06-180"), NGX_HTTP_MCP_V_UNKNOWN,
@@ -883,19 +885,28 @@ test_versions(void)
                          "2025-06-18", 10) == 0,
           "version: the name of 2025-06-18");
 
-    p = ngx_http_mcp_versions_text(buf, buf + sizeof(buf));
+    p = ngx_http_mcp_versions_text(buf, buf + sizeof(buf),
+                                   NGX_HTTP_MCP_V_STREAMABLE);
     *p = '\0';
     is_str((char *) buf, "2025-03-26, 2025-06-18, 2025-11-25",
-           "version: the list of supported versions");
+           "version: the list of versions over Streamable HTTP");
+
+    p = ngx_http_mcp_versions_text(buf, buf + sizeof(buf),
+                                   NGX_HTTP_MCP_V_OLDEST);
+    *p = '\0';
+    is_str((char *) buf, "2024-11-05, 2025-03-26, 2025-06-18, 2025-11-25",
+           "version: the list of versions over HTTP with SSE");
 
     ngx_memset(buf, 'X', sizeof(buf));
-    p = ngx_http_mcp_versions_text(buf, buf + 12);
+    p = ngx_http_mcp_versions_text(buf, buf + 12, NGX_HTTP_MCP_V_STREAMABLE);
     check(p == buf + 12 && buf[12] == 'X',
           "version: the list stops at the end of a short buffer");
 
 #define negotiate(text, want, name)                                         \
     params = J(text);                                                      \
-    is_int(ngx_http_mcp_version_negotiate(params), want, name);            \
+    is_int(ngx_http_mcp_version_negotiate(params,                          \
+                                          NGX_HTTP_MCP_V_STREAMABLE),      \
+           want, name);                                                    \
     json_decref(params)
 
     negotiate("{\"protocolVersion\":\"2025-03-26\"}",
@@ -909,7 +920,7 @@ test_versions(void)
               NGX_HTTP_MCP_V_2025_11_25,
               "negotiate: 2025-11-25 is answered with itself");
     negotiate("{\"protocolVersion\":\"2024-11-05\"}", NGX_HTTP_MCP_V_LATEST,
-              "negotiate: an unsupported version gets the latest "
+              "negotiate: 2024-11-05 over Streamable HTTP gets the latest "
               "(lifecycle: SHOULD be the latest)");
     negotiate("{\"protocolVersion\":\"2099-01-01\"}", NGX_HTTP_MCP_V_LATEST,
               "negotiate: a future version gets the latest");
@@ -925,8 +936,15 @@ test_versions(void)
 
 #undef negotiate
 
-    is_int(ngx_http_mcp_version_negotiate(NULL), NGX_HTTP_MCP_V_LATEST,
-           "negotiate: no params get the latest");
+    is_int(ngx_http_mcp_version_negotiate(NULL, NGX_HTTP_MCP_V_STREAMABLE),
+           NGX_HTTP_MCP_V_LATEST, "negotiate: no params get the latest");
+
+    params = J("{\"protocolVersion\":\"2024-11-05\"}");
+    is_int(ngx_http_mcp_version_negotiate(params, NGX_HTTP_MCP_V_OLDEST),
+           NGX_HTTP_MCP_V_2024_11_05,
+           "negotiate: 2024-11-05 over HTTP with SSE is answered with "
+           "itself");
+    json_decref(params);
 }
 
 

@@ -331,8 +331,9 @@ fuzz_request(ngx_pool_t *pool, ngx_http_mcp_msg_t *msg)
            == (msg->method.len == 10
                && memcmp(msg->method.data, "tools/call", 10) == 0));
 
-    version = ngx_http_mcp_version_negotiate(msg->params);
-    expect(version >= NGX_HTTP_MCP_V_2025_03_26
+    version = ngx_http_mcp_version_negotiate(msg->params,
+                                             NGX_HTTP_MCP_V_OLDEST);
+    expect(version >= NGX_HTTP_MCP_V_OLDEST
            && version <= NGX_HTTP_MCP_V_LATEST);
 
     name = *ngx_http_mcp_version_name(version);
