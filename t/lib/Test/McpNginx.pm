@@ -173,7 +173,7 @@ sub _render_conf {
                 $o->{main_config};
     return join("\n", @main) . <<"EOC";
 
-events { worker_connections 1024; }
+events { worker_connections ${\ ($o->{worker_connections} || 1024) }; }
 http {
     access_log $prefix/logs/access.log;
     client_body_temp_path $prefix/tmp/body; proxy_temp_path $prefix/tmp/proxy; fastcgi_temp_path $prefix/tmp/fcgi;
@@ -996,6 +996,7 @@ whole nginx.conf; C<load_module>, C<user>, C<daemon>, C<master_process>,
 C<pid> and C<error_log> are added when missing), C<workers> (1), C<module>
 (1: load the MCP module), C<error_log_level> (info), C<port>,
 C<listen_params> (added to the server's C<listen>, e.g. C<http2>),
+C<worker_connections> (1024),
 C<backend_port>, C<vars> (more substitutions), C<test_only> (run C<nginx -t>
 only and return C<($ok, $output)>). C<$TEST_NGINX_PORT>,
 C<$TEST_BACKEND_PORT>, C<$TEST_ROOT> and C<$TEST_PREFIX> are replaced in all
