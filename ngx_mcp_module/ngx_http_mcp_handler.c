@@ -977,11 +977,12 @@ ngx_http_mcp_finish(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
 static ngx_int_t
 ngx_http_mcp_delete(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
-    ngx_pid_t                  stream;
-    ngx_http_mcp_ipc_t        *ipc;
-    ngx_http_mcp_ctx_t        *ctx;
-    ngx_http_mcp_main_conf_t  *mmcf;
+    ngx_int_t                     rc;
+    ngx_pid_t                     stream;
+    ngx_http_mcp_ipc_t           *ipc;
+    ngx_http_mcp_ctx_t           *ctx;
+    ngx_http_mcp_main_conf_t     *mmcf;
+    ngx_http_mcp_session_info_t   info;
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
 
@@ -998,9 +999,15 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
         return rc;
     }
 
-    if (ngx_http_mcp_session_delete(mmcf->session_zone, &ctx->session_id,
-                                    &stream)
-        != NGX_OK)
+    /* HTTP with SSE sessions end with their stream, not by DELETE */
+
+    if (ngx_http_mcp_session_find(mmcf->session_zone, &ctx->session_id,
+                                  &info)
+        != NGX_OK
+        || info.legacy
+        || ngx_http_mcp_session_delete(mmcf->session_zone, &ctx->session_id,
+                                       &stream)
+           != NGX_OK)
     {
         return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
                                    NGX_HTTP_MCP_SESSION_NOT_FOUND,
