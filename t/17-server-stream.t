@@ -2,7 +2,8 @@
 # basic/transports#listening-for-messages-from-the-server): text/event-stream
 # with keepalive comments, one stream per session (409 for a second one, on
 # any worker), prompt release when the client goes, the end of the stream
-# when its session ends, and clean closing on reload and shutdown.
+# when its session ends, and clean closing on reload and shutdown (HTTP
+# with SSE streams too).
 
 use strict;
 use warnings;
@@ -118,14 +119,18 @@ is(open_stream($sid)->{status}, 404, 'GET for the deleted session: 404');
 my @sids = map { (mcp_initialize(port => $port, version => '2025-11-25'))[0] }
            1 .. 3;
 my @streams = map { open_stream($_) } @sids;
-is_deeply([ map { $_->{status} } @streams ], [200, 200, 200],
-          'three streams open');
+
+# and an HTTP with SSE stream (2024-11-05), which is its session
+push @streams, open_stream(undef);
+my ($legacy) = $streams[-1]{data} =~ /sessionId=([0-9a-f]{32})/;
+is_deeply([ map { $_->{status} } @streams ], [200, 200, 200, 200],
+          'four streams open, one of them HTTP with SSE');
 
 my @old = $nginx->worker_pids;
 ok($nginx->reload, 'nginx -s reload');
 $t0 = time;
 my @closed = map { read_for($_, 5) } @streams;
-is_deeply(\@closed, [1, 1, 1], 'every stream is closed by the old workers');
+is_deeply(\@closed, [1, 1, 1, 1], 'every stream is closed by the old workers');
 for my $s (@streams) {
     like($s->{data}, qr/0\r\n\r\n\z/, 'each with the last chunk');
 }
@@ -141,6 +146,13 @@ ok($gone, sprintf('the old workers exited (%.1f s after the reload)',
 # the sessions survive the reload; their streams can be reopened
 my $back = open_stream($sids[0]);
 is($back->{status}, 200, 'a stream reopens on the new workers');
+
+# the HTTP with SSE session ended with its stream
+my $r = http_request(port => $port, method => 'POST',
+                     path => "/mcp?sessionId=$legacy",
+                     headers => [['Content-Type', 'application/json']],
+                     body => '{"jsonrpc":"2.0","id":1,"method":"ping"}');
+is($r->status, 404, 'the HTTP with SSE session ended with its stream');
 
 # shutdown with a stream open
 my $master = $nginx->master_pid;
