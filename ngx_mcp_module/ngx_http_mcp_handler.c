@@ -1543,11 +1543,14 @@ ngx_http_mcp_delivered(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
                                    "Service Unavailable: the worker "
                                    "holding the stream is too busy");
 
-    default:
+    case NGX_ABORT:
         return ngx_http_mcp_reject(r, NULL, NGX_HTTP_GATEWAY_TIME_OUT,
                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
                                    "Gateway Timeout: the worker holding "
                                    "the stream did not confirm delivery");
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 }
 

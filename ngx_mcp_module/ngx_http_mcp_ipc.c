@@ -9,16 +9,19 @@
 #include <ngx_http.h>
 #include "ngx_http_mcp_module.h"
 
-#if (NGX_LINUX)
-#include <sys/un.h>
-#endif
-
 
 /*
  * Same-host messages between workers.  Each worker listens on a Unix
- * stream socket named after its pid in Linux's abstract namespace: nothing
- * to set up before fork, nothing left on disk, and a name dies with its
- * process, so a reload cannot deliver into the wrong generation.
+ * stream socket named after the instance and its pid in Linux's abstract
+ * namespace: nothing to set up before fork, nothing left on disk, and a
+ * name dies with its process, so a reload cannot deliver into the wrong
+ * generation.  The instance part (random, kept in the session zone) keeps
+ * two nginx instances sharing a network namespace apart.
+ *
+ * Abstract names have no permissions: anyone may bind one first.  So both
+ * ends check the other through the kernel (SO_PEERCRED): the receiver
+ * takes connections from the workers' own user only, the sender talks
+ * only to a listener that is the very pid it wanted, of that user.
  *
  * One connection carries one message: a header (type, payload length,
  * session id), the payload, then the receiver's answer, one status word.
@@ -33,12 +36,13 @@
  */
 
 
-#define NGX_HTTP_MCP_IPC_NAME      "ngx_http_mcp:"
+#define NGX_HTTP_MCP_IPC_NAME      "ngx_http_mcp:%V:%P"
 
 /* a worker answers at once; one that does not within this is wedged */
 #define NGX_HTTP_MCP_IPC_TIMEOUT   5000
 
-#define NGX_HTTP_MCP_IPC_MAX_SIZE  (256 * 1024 * 1024)
+/* far above what a batch of answers can be */
+#define NGX_HTTP_MCP_IPC_MAX_SIZE  (64 * 1024 * 1024)
 
 #define NGX_HTTP_MCP_IPC_OK        0
 #define NGX_HTTP_MCP_IPC_GONE      1
@@ -52,26 +56,27 @@ typedef struct {
 
 
 struct ngx_http_mcp_ipc_s {
-    ngx_connection_t         *connection;
-    ngx_http_mcp_ipc_handler_pt  handler;
-    void                     *data;
+    ngx_connection_t             *connection;
+    ngx_http_mcp_ipc_handler_pt   handler;
+    void                         *data;
 
     /* what is being sent, header and payload */
-    u_char                   *out;
-    size_t                    size;
-    size_t                    sent;
+    u_char                       *out;
+    size_t                        size;
+    size_t                        sent;
 
     /* what is being received */
-    ngx_http_mcp_ipc_head_t   head;
-    u_char                   *payload;
-    size_t                    got;
-    uint32_t                  status;
+    ngx_http_mcp_ipc_head_t       head;
+    u_char                       *payload;
+    size_t                        got;
+    uint32_t                      status;
 };
 
 
 #if (NGX_LINUX)
 static socklen_t ngx_http_mcp_ipc_addr(struct sockaddr_un *sun,
     ngx_pid_t pid);
+static ngx_int_t ngx_http_mcp_ipc_peer(ngx_socket_t s, ngx_pid_t pid);
 static ngx_socket_t ngx_http_mcp_ipc_listen(ngx_cycle_t *cycle);
 static void ngx_http_mcp_ipc_accept(ngx_event_t *ev);
 static void ngx_http_mcp_ipc_receive(ngx_event_t *ev);
@@ -85,15 +90,19 @@ static void ngx_http_mcp_ipc_watch(ngx_event_t *ev);
 static void ngx_http_mcp_ipc_close(ngx_connection_t *c);
 
 
+/* per worker process: its listening socket, and the instance's name */
 static ngx_connection_t  *ngx_http_mcp_ipc_listener;
+static ngx_str_t          ngx_http_mcp_ipc_instance;
 
 
 ngx_int_t
-ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle)
+ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle, ngx_str_t *instance)
 {
     ngx_fd_t           fds[2];
     ngx_socket_t       s;
     ngx_connection_t  *c;
+
+    ngx_http_mcp_ipc_instance = *instance;
 
 #if (NGX_LINUX)
     s = ngx_http_mcp_ipc_listen(cycle);
@@ -196,10 +205,39 @@ ngx_http_mcp_ipc_addr(struct sockaddr_un *sun, ngx_pid_t pid)
 
     /* sun_path[0] == '\0': the abstract namespace */
 
-    p = ngx_sprintf((u_char *) sun->sun_path + 1,
-                    NGX_HTTP_MCP_IPC_NAME "%P", pid);
+    p = ngx_snprintf((u_char *) sun->sun_path + 1,
+                     sizeof(sun->sun_path) - 1, NGX_HTTP_MCP_IPC_NAME,
+                     &ngx_http_mcp_ipc_instance, pid);
 
     return (socklen_t) (p - (u_char *) sun);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_ipc_peer(ngx_socket_t s, ngx_pid_t pid)
+{
+    socklen_t     len;
+    struct ucred  cred;
+
+    /* the listener is the worker asked for, not whoever took its name */
+
+    len = sizeof(struct ucred);
+
+    if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_socket_errno,
+                      "mcp: getsockopt(SO_PEERCRED) failed");
+        return NGX_ERROR;
+    }
+
+    if (cred.pid != pid || cred.uid != geteuid()) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "mcp: the socket of worker %P is held by pid %P, "
+                      "uid %d; no message sent", pid, (ngx_pid_t) cred.pid,
+                      (int) cred.uid);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -240,10 +278,10 @@ ngx_http_mcp_ipc_listen(ngx_cycle_t *cycle)
 static void
 ngx_http_mcp_ipc_accept(ngx_event_t *ev)
 {
-    int                  fd;
     socklen_t            len;
     ngx_err_t            err;
     ngx_pool_t          *pool;
+    ngx_socket_t         s;
     struct ucred         cred;
     ngx_connection_t    *lc, *c;
     ngx_http_mcp_ipc_t  *ipc;
@@ -255,21 +293,33 @@ ngx_http_mcp_ipc_accept(ngx_event_t *ev)
         return;
     }
 
+    /* after running out of descriptors, a pause: see below */
+    ev->timedout = 0;
+
     /* edge-triggered: accept until nothing is left */
 
     for ( ;; ) {
-        fd = accept4(lc->fd, NULL, NULL, SOCK_NONBLOCK);
+        s = accept4(lc->fd, NULL, NULL, SOCK_NONBLOCK);
 
-        if (fd == -1) {
+        if (s == (ngx_socket_t) -1) {
             err = ngx_socket_errno;
 
             if (err == NGX_EINTR || err == NGX_ECONNABORTED) {
                 continue;
             }
 
-            if (err != NGX_EAGAIN) {
-                ngx_log_error(NGX_LOG_ALERT, lc->log, err,
-                              "mcp: accept() on the worker socket failed");
+            if (err == NGX_EAGAIN) {
+                ev->ready = 0;
+                break;
+            }
+
+            ngx_log_error(NGX_LOG_ALERT, lc->log, err,
+                          "mcp: accept() on the worker socket failed");
+
+            if (err == NGX_EMFILE || err == NGX_ENFILE) {
+                /* as nginx's own accept does: try again a little later */
+                ngx_add_timer(ev, 100);
+                return;
             }
 
             break;
@@ -280,27 +330,27 @@ ngx_http_mcp_ipc_accept(ngx_event_t *ev)
         len = sizeof(struct ucred);
         cred.uid = (uid_t) -1;
 
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1
+        if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1
             || cred.uid != geteuid())
         {
             ngx_log_error(NGX_LOG_WARN, lc->log, 0,
                           "mcp: a message from uid %d was ignored",
                           (int) cred.uid);
-            (void) close(fd);
+            ngx_close_socket(s);
             continue;
         }
 
         pool = ngx_create_pool(1024, lc->log);
         if (pool == NULL) {
-            (void) close(fd);
+            ngx_close_socket(s);
             continue;
         }
 
         ipc = ngx_pcalloc(pool, sizeof(ngx_http_mcp_ipc_t));
-        c = ipc ? ngx_get_connection(fd, lc->log) : NULL;
+        c = ipc ? ngx_get_connection(s, lc->log) : NULL;
 
         if (c == NULL) {
-            (void) close(fd);
+            ngx_close_socket(s);
             ngx_destroy_pool(pool);
             continue;
         }
@@ -336,7 +386,7 @@ ngx_http_mcp_ipc_receive(ngx_event_t *ev)
     c = ev->data;
     ipc = c->data;
 
-    if (ev->timedout) {
+    if (ev->timedout || c->close) {
         ngx_log_error(NGX_LOG_WARN, c->log, NGX_ETIMEDOUT,
                       "mcp: a message from another worker timed out");
         goto close;
@@ -366,6 +416,8 @@ ngx_http_mcp_ipc_receive(ngx_event_t *ev)
             }
 
             if (ngx_socket_errno == NGX_EAGAIN) {
+                ev->ready = 0;
+
                 if (ngx_handle_read_event(ev, 0) != NGX_OK) {
                     goto close;
                 }
@@ -500,9 +552,21 @@ ngx_http_mcp_ipc_send(ngx_pid_t pid, ngx_uint_t type, ngx_str_t *id,
             return NGX_BUSY;
         }
 
-        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, err,
-                      "mcp: worker %P is gone", pid);
-        return NGX_DECLINED;
+        if (kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH) {
+            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, err,
+                          "mcp: worker %P is gone", pid);
+            return NGX_DECLINED;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, err,
+                      "mcp: worker %P cannot be reached", pid);
+        return NGX_BUSY;
+    }
+
+    if (ngx_http_mcp_ipc_peer(s, pid) != NGX_OK) {
+        ngx_close_socket(s);
+        return (kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH)
+               ? NGX_DECLINED : NGX_BUSY;
     }
 
     pool = ngx_create_pool(1024, ngx_cycle->log);
@@ -617,6 +681,11 @@ ngx_http_mcp_ipc_write(ngx_event_t *ev)
 
     default:
         /* all sent: the answer comes on the read side */
+
+        if (c->write->active && (ngx_event_flags & NGX_USE_LEVEL_EVENT)) {
+            (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+        }
+
         return;
     }
 }
@@ -639,6 +708,7 @@ ngx_http_mcp_ipc_flush(ngx_http_mcp_ipc_t *ipc)
             }
 
             if (ngx_socket_errno == NGX_EAGAIN) {
+                c->write->ready = 0;
                 return NGX_AGAIN;
             }
 
@@ -664,10 +734,10 @@ ngx_http_mcp_ipc_reply(ngx_event_t *ev)
     c = ev->data;
     ipc = c->data;
 
-    if (ev->timedout) {
+    if (ev->timedout || c->close) {
         ngx_log_error(NGX_LOG_ERR, c->log, NGX_ETIMEDOUT,
                       "mcp: another worker did not answer a message");
-        ngx_http_mcp_ipc_finish(ipc, NGX_ERROR);
+        ngx_http_mcp_ipc_finish(ipc, NGX_ABORT);
         return;
     }
 
@@ -681,6 +751,8 @@ ngx_http_mcp_ipc_reply(ngx_event_t *ev)
             }
 
             if (ngx_socket_errno == NGX_EAGAIN) {
+                ev->ready = 0;
+
                 if (ngx_handle_read_event(ev, 0) != NGX_OK) {
                     ngx_http_mcp_ipc_finish(ipc, NGX_DECLINED);
                 }

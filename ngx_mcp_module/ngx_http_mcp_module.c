@@ -366,6 +366,7 @@ ngx_http_mcp_postconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 {
+    ngx_str_t                  instance;
     ngx_http_mcp_main_conf_t  *mmcf;
 
     mmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_mcp_module);
@@ -381,7 +382,9 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 
     ngx_http_mcp_sse_init_process();
 
-    return ngx_http_mcp_ipc_init_process(cycle);
+    ngx_http_mcp_session_instance(mmcf->session_zone, &instance);
+
+    return ngx_http_mcp_ipc_init_process(cycle, &instance);
 }
 
 

@@ -122,7 +122,8 @@ ngx_int_t ngx_http_mcp_sse_deliver(ngx_str_t *id, u_char *json, size_t len);
 void ngx_http_mcp_sse_init_process(void);
 void ngx_http_mcp_sse_close_all(void);
 ngx_int_t ngx_http_mcp_sse_close_session(ngx_str_t *id);
-ngx_int_t ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_mcp_ipc_init_process(ngx_cycle_t *cycle,
+    ngx_str_t *instance);
 ngx_int_t ngx_http_mcp_ipc_send(ngx_pid_t pid, ngx_uint_t type,
     ngx_str_t *id, u_char *payload, size_t len,
     ngx_http_mcp_ipc_handler_pt handler, void *data,

@@ -43,6 +43,7 @@ typedef struct {
     ngx_uint_t                count;
     ngx_uint_t                evicted;
     ngx_atomic_t              delivery[NGX_HTTP_MCP_DELIVERY_NCOUNTERS];
+    u_char                    instance[NGX_HTTP_MCP_INSTANCE_LEN];
 } ngx_http_mcp_session_shctx_t;
 
 
@@ -197,6 +198,7 @@ ngx_http_mcp_session_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     size_t                       len;
     ngx_uint_t                   i;
+    u_char                       raw[NGX_HTTP_MCP_INSTANCE_LEN / 2];
     ngx_http_mcp_session_ctx_t  *ctx;
 
     ctx = shm_zone->data;
@@ -232,6 +234,14 @@ ngx_http_mcp_session_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     for (i = 0; i < NGX_HTTP_MCP_DELIVERY_NCOUNTERS; i++) {
         ctx->sh->delivery[i] = 0;
     }
+
+    /* names this nginx instance for as long as the zone lives */
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(ctx->sh->instance, raw, sizeof(raw));
 
     len = sizeof(" in mcp session zone \"\"") + shm_zone->shm.name.len;
 
@@ -732,4 +742,16 @@ ngx_http_mcp_session_counter(ngx_shm_zone_t *shm_zone, ngx_uint_t what)
     ctx = shm_zone->data;
 
     return ctx->sh->delivery[what];
+}
+
+
+void
+ngx_http_mcp_session_instance(ngx_shm_zone_t *shm_zone, ngx_str_t *name)
+{
+    ngx_http_mcp_session_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    name->data = ctx->sh->instance;
+    name->len = NGX_HTTP_MCP_INSTANCE_LEN;
 }

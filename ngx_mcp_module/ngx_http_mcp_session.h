@@ -16,6 +16,9 @@
 #define NGX_HTTP_MCP_SESSION_BYTES  16
 #define NGX_HTTP_MCP_SESSION_ID_LEN (NGX_HTTP_MCP_SESSION_BYTES * 2)
 
+/* 64 random bits naming an nginx instance, as hex */
+#define NGX_HTTP_MCP_INSTANCE_LEN   16
+
 
 /* messages put on streams, for the metrics */
 #define NGX_HTTP_MCP_DELIVERED_LOCAL  0
@@ -48,6 +51,8 @@ void ngx_http_mcp_session_stream_release(ngx_shm_zone_t *shm_zone,
     ngx_str_t *id, ngx_pid_t pid);
 ngx_int_t ngx_http_mcp_session_ready(ngx_shm_zone_t *shm_zone,
     ngx_uint_t *sessions);
+void ngx_http_mcp_session_instance(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *name);
 void ngx_http_mcp_session_count(ngx_shm_zone_t *shm_zone, ngx_uint_t what);
 ngx_atomic_uint_t ngx_http_mcp_session_counter(ngx_shm_zone_t *shm_zone,
     ngx_uint_t what);

@@ -312,9 +312,12 @@ ngx_http_mcp_sse_reclaim(ngx_http_mcp_stream_t *st, ngx_chain_t *out)
     ngx_chain_update_chains(st->request->pool, &st->free, &st->busy, &out,
                             (ngx_buf_tag_t) &ngx_http_mcp_module);
 
-    /* what was sent gives its memory back */
+    /*
+     * What was sent gives its memory back; buffers just freed are at the
+     * head of the free chain, ahead of those given back before.
+     */
 
-    for (cl = st->free; cl; cl = cl->next) {
+    for (cl = st->free; cl && cl->buf->start; cl = cl->next) {
         if (cl->buf->temporary && cl->buf->start) {
             ngx_free(cl->buf->start);
             cl->buf->start = NULL;
@@ -335,6 +338,16 @@ ngx_http_mcp_sse_ping(ngx_event_t *ev)
 
     st = ev->data;
     r = st->request;
+
+    if (r->connection->error) {
+        /*
+         * An HTTP/2 stream reset while frames were queued: nginx closes
+         * it once they are gone, and the cleanup follows.
+         */
+
+        st->closed = 1;
+        return;
+    }
 
     if (ngx_exiting || ngx_terminate) {
         ngx_http_mcp_sse_close(st, NGX_OK);
@@ -382,6 +395,9 @@ ngx_http_mcp_sse_write(ngx_http_request_t *r)
     }
 
     if (r->connection->write->timedout) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, NGX_ETIMEDOUT,
+                      "client timed out");
+        r->connection->timedout = 1;
         ngx_http_mcp_sse_close(st, NGX_HTTP_REQUEST_TIME_OUT);
         return;
     }
@@ -418,11 +434,10 @@ ngx_http_mcp_sse_pending(ngx_http_mcp_stream_t *st)
     }
 
     if (backlog || c->buffered) {
-        if (!c->write->timer_set) {
-            clcf = ngx_http_get_module_loc_conf(st->request,
-                                                ngx_http_core_module);
-            ngx_add_timer(c->write, clcf->send_timeout);
-        }
+        /* as nginx's writer does, counted from the last progress */
+
+        clcf = ngx_http_get_module_loc_conf(st->request, ngx_http_core_module);
+        ngx_add_timer(c->write, clcf->send_timeout);
 
     } else if (c->write->timer_set) {
         ngx_del_timer(c->write);
@@ -480,7 +495,7 @@ ngx_http_mcp_sse_find(ngx_str_t *id)
 
     st = (ngx_http_mcp_stream_t *) sn;
 
-    return st->closed ? NULL : st;
+    return (st->closed || st->request->connection->error) ? NULL : st;
 }
 
 

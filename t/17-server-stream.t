@@ -206,7 +206,11 @@ import os, socket, struct, sys
 os.setgid(65534); os.setuid(65534)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.settimeout(2)
-s.connect(b"\0ngx_http_mcp:" + sys.argv[1].encode())
+# the worker's name, as /proc/net/unix shows it: @ngx_http_mcp:<instance>:<pid>
+name = next(l.split()[-1] for l in open("/proc/net/unix")
+            if l.rstrip().endswith(":" + sys.argv[1])
+            and l.split()[-1].startswith("@ngx_http_mcp:"))
+s.connect(b"\0" + name[1:].encode())
 # a frame: type 1 (end the stream), no payload, the session id
 s.sendall(struct.pack("=II", 1, 0) + sys.argv[2].encode())
 try:
