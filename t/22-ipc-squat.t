@@ -70,8 +70,9 @@ while True:
         except OSError:
             pass
         c.close()
-        with open(got, "w") as f:
+        with open(got + ".tmp", "w") as f:
             f.write(str(total))
+        os.replace(got + ".tmp", got)
 PY
     exit 127;
 }
