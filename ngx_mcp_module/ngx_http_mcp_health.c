@@ -25,6 +25,7 @@ ngx_http_mcp_health_handler(ngx_http_request_t *r)
 {
     json_t                    *json, *deps;
     ngx_int_t                  rc;
+    ngx_str_t                  reason;
     ngx_uint_t                 status, sessions;
     ngx_http_mcp_loc_conf_t   *mlcf;
     ngx_http_mcp_main_conf_t  *mmcf;
@@ -72,6 +73,32 @@ ngx_http_mcp_health_handler(ngx_http_request_t *r)
                                           "sessions",
                                           (json_int_t) sessions));
         }
+    }
+
+    /* each worker has its own connections; this one's are reported */
+
+    switch (ngx_http_mcp_redis_state(&reason)) {
+
+    case NGX_OK:
+        json_object_set_new(deps, "redis",
+                            json_pack("{s:s, s:I}", "status", "ok",
+                                      "reconnects", (json_int_t)
+                                      ngx_http_mcp_redis_reconnects()));
+        break;
+
+    case NGX_ERROR:
+        status = NGX_HTTP_SERVICE_UNAVAILABLE;
+
+        json_object_set_new(deps, "redis",
+                            json_pack("{s:s, s:s%, s:I}",
+                                      "status", "failing",
+                                      "reason", reason.data, reason.len,
+                                      "reconnects", (json_int_t)
+                                      ngx_http_mcp_redis_reconnects()));
+        break;
+
+    default:
+        break;
     }
 
     json = json_pack("{s:s, s:o}", "status",

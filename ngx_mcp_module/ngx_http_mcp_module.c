@@ -35,6 +35,10 @@ static char *ngx_http_mcp_health(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_notify(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcp_node_id(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf);
+static void ngx_http_mcp_exit_process(ngx_cycle_t *cycle);
 static json_t *ngx_http_mcp_load_schema(ngx_conf_t *cf, ngx_str_t *tool,
     const char *what, ngx_str_t *file);
 static void ngx_http_mcp_json_cleanup(void *data);
@@ -73,6 +77,20 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
     { ngx_string("mcp_session_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_mcp_session_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_redis_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_node_id"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_mcp_node_id,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -198,7 +216,7 @@ static ngx_http_module_t  ngx_http_mcp_module_ctx = {
     ngx_http_mcp_postconfiguration,        /* postconfiguration */
 
     ngx_http_mcp_create_main_conf,         /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_mcp_init_main_conf,           /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -218,7 +236,7 @@ ngx_module_t  ngx_http_mcp_module = {
     ngx_http_mcp_init_process,             /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_mcp_exit_process,             /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -228,6 +246,57 @@ static void *
 ngx_http_mcp_create_main_conf(ngx_conf_t *cf)
 {
     return ngx_pcalloc(cf->pool, sizeof(ngx_http_mcp_main_conf_t));
+}
+
+
+static char *
+ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_mcp_main_conf_t *mmcf = conf;
+
+    /* each host's channels must differ: the host name by default */
+
+    if (mmcf->node_id.len == 0) {
+        mmcf->node_id = cf->cycle->hostname;
+    }
+
+    if (mmcf->redis && mmcf->session_zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"mcp_redis\" requires \"mcp_session_zone\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mcp_node_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_main_conf_t *mmcf = conf;
+
+    u_char     *p;
+    ngx_str_t  *value;
+
+    if (mmcf->node_id.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > 64) {
+        return "takes a name of 1 to 64 characters";
+    }
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (*p < 0x21 || *p > 0x7e || *p == ':') {
+            return "takes visible ASCII characters other than \":\"";
+        }
+    }
+
+    mmcf->node_id = value[1];
+
+    return NGX_CONF_OK;
 }
 
 
@@ -384,7 +453,18 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 
     ngx_http_mcp_session_instance(mmcf->session_zone, &instance);
 
-    return ngx_http_mcp_ipc_init_process(cycle, &instance);
+    if (ngx_http_mcp_ipc_init_process(cycle, &instance) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_mcp_redis_init_process(cycle, mmcf);
+}
+
+
+static void
+ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_mcp_redis_exit_process();
 }
 
 

@@ -30,7 +30,22 @@
 
 
 typedef struct {
-    ngx_shm_zone_t           *session_zone;
+    ngx_str_t                 name;         /* as configured */
+    u_char                   *host;         /* numeric, NUL-terminated */
+    int                       port;
+    u_char                   *path;         /* a Unix socket */
+    ngx_uint_t                db;
+    ngx_str_t                 password;
+    ngx_str_t                 prefix;
+    ngx_msec_t                connect_timeout;
+    ngx_msec_t                command_timeout;
+} ngx_http_mcp_redis_conf_t;
+
+
+typedef struct {
+    ngx_shm_zone_t             *session_zone;
+    ngx_http_mcp_redis_conf_t  *redis;
+    ngx_str_t                   node_id;
 } ngx_http_mcp_main_conf_t;
 
 
@@ -129,6 +144,13 @@ ngx_int_t ngx_http_mcp_ipc_send(ngx_pid_t pid, ngx_uint_t type,
     ngx_http_mcp_ipc_handler_pt handler, void *data,
     ngx_http_mcp_ipc_t **ipcp);
 void ngx_http_mcp_ipc_detach(ngx_http_mcp_ipc_t *ipc);
+char *ngx_http_mcp_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_mcp_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_mcp_main_conf_t *mmcf);
+void ngx_http_mcp_redis_exit_process(void);
+ngx_int_t ngx_http_mcp_redis_state(ngx_str_t *reason);
+ngx_uint_t ngx_http_mcp_redis_reconnects(void);
 ngx_table_elt_t *ngx_http_mcp_header_out(ngx_http_request_t *r, char *key,
     char *value);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,

@@ -22,7 +22,8 @@ use Time::HiRes ();
 our $VERSION = '1.00';
 our @ISA     = ('Exporter');
 our @EXPORT  = qw(repo_root module_path nginx_binary free_port start_nginx
-                  start_backend http_request json_rpc mcp_initialize run_blocks);
+                  start_backend start_redis http_request json_rpc
+                  mcp_initialize run_blocks);
 our @EXPORT_OK = qw(parse_blocks json_subset_diff json_equal_diff);
 
 # The nginx instance serving the block being run (for request_eval code).
@@ -395,6 +396,18 @@ sub start_backend {
     return $self;
 }
 
+# A redis-server of its own on a free loopback port, no persistence.
+sub start_redis {
+    my (%o) = @_;
+    my $self = bless { port => $o{port} || free_port(), owner => $$,
+                       dir => File::Temp::tempdir('mcp-redis-XXXXXX', TMPDIR => 1,
+                                                  CLEANUP => 0) },
+                     'Test::McpNginx::Redis';
+    _register($self);
+    $self->start;
+    return $self;
+}
+
 package Test::McpNginx::Backend;
 
 sub port     { $_[0]{port} }
@@ -419,6 +432,67 @@ sub stop {
 }
 
 sub DESTROY { local ($?, $@); $_[0]->stop }
+
+package Test::McpNginx::Redis;
+
+sub port { $_[0]{port} }
+sub pid  { $_[0]{pid} }
+sub log_text { Test::McpNginx::_read_file("$_[0]{dir}/redis.log") }
+
+sub start {
+    my ($self) = @_;
+    my $pid = fork // Carp::croak("fork: $!");
+    if (!$pid) {
+        setpgrp(0, 0);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', "$self->{dir}/redis.log";
+        open STDERR, '>&', \*STDOUT;
+        exec 'redis-server', '--port', $self->{port}, '--bind', '127.0.0.1',
+             '--save', '', '--appendonly', 'no', '--dir', $self->{dir}
+            or POSIX::_exit(127);
+    }
+    $self->{pid} = $pid;
+    $self->{stopped} = 0;
+    my $ok = Test::McpNginx::_wait_until(10, sub {
+        return -1 if waitpid($pid, POSIX::WNOHANG()) == $pid;
+        return Test::McpNginx::_port_accepts($self->{port});
+    });
+    Carp::croak("redis-server did not start on port $self->{port}:\n"
+                . $self->log_text) if $ok != 1;
+    return $self;
+}
+
+# a command through redis-cli; its output, trimmed
+sub cli {
+    my ($self, @args) = @_;
+    open my $fh, '-|', 'redis-cli', '-p', $self->{port}, @args
+        or Carp::croak("redis-cli: $!");
+    my $out = do { local $/; <$fh> };
+    close $fh;
+    $out //= '';
+    $out =~ s/\s+\z//;
+    return $out;
+}
+
+# SIGKILL, or SIGTERM with $graceful; the port stays ours for start()
+sub stop {
+    my ($self, $graceful) = @_;
+    return if $self->{stopped} || $self->{owner} != $$;
+    $self->{stopped} = 1;
+    my $pid = $self->{pid};
+    kill($graceful ? 'TERM' : 'KILL', $pid);
+    waitpid $pid, 0;
+    return 1;
+}
+
+sub DESTROY {
+    local ($?, $@);
+    my ($self) = @_;
+    return if $self->{owner} != $$;
+    $self->stop;
+    Test::McpNginx::_unregister($self);
+    File::Path::remove_tree($self->{dir}) unless $ENV{TEST_KEEP};
+}
 
 # ---------------------------------------------------------------------------
 # HTTP client
@@ -1010,6 +1084,12 @@ and at exit.
 B<start_backend($script, @args)> runs C<python3 tools/$script --host
 127.0.0.1 --port PORT @args> and waits until it listens. Methods: C<port>,
 C<pid>, C<log_text>, C<stop>.
+
+B<start_redis(%o)> runs Debian's C<redis-server> on a free loopback port
+(or C<port>), without persistence, and waits until it listens. Methods:
+C<port>, C<pid>, C<cli(@args)> (a C<redis-cli> command, its output),
+C<stop($graceful)> (SIGKILL, or SIGTERM), C<start> (again, on the same
+port), C<log_text>.
 
 B<http_request(%o)>: C<port>, C<method> (GET), C<path> (/), C<headers>
 (C<[name, value]> pairs sent in order; an undef value suppresses the default

@@ -1,0 +1,914 @@
+
+/*
+ * Copyright (C) ngx_mcp_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include "ngx_http_mcp_module.h"
+
+
+/*
+ * Redis, shared by the hosts of one deployment: configuration, and each
+ * worker's two connections (commands, and its subscription), driven by
+ * hiredis's asynchronous API inside nginx's event loop.
+ *
+ * The adapter is ours.  hiredis owns the socket: it connects, reads,
+ * writes and closes it; nginx only watches it, through a connection
+ * structure that is given back, never closed, when hiredis lets go.
+ * Events are level-triggered, since hiredis reads once per call.  hiredis
+ * 0.14 has no timeouts: nginx timers bound connecting (until the
+ * connection is usable: authenticated, database selected, subscribed)
+ * and each keepalive PING.  Addresses are resolved when the configuration
+ * is read, so no worker ever waits for DNS.
+ *
+ * Any failure drops both connections and tries again after a delay that
+ * doubles up to a bound, with jitter so a fleet of workers does not
+ * reconnect in step.
+ */
+
+
+#define NGX_HTTP_MCP_REDIS_PORT         6379
+#define NGX_HTTP_MCP_REDIS_RETRY_MIN    100
+#define NGX_HTTP_MCP_REDIS_RETRY_MAX    5000
+#define NGX_HTTP_MCP_REDIS_PING         2000
+
+#define NGX_HTTP_MCP_REDIS_COMMANDS     0
+#define NGX_HTTP_MCP_REDIS_SUBSCRIBER   1
+
+
+typedef struct {
+    redisAsyncContext        *ac;
+    ngx_connection_t         *connection;
+    const char               *role;
+    unsigned                  ready:1;
+} ngx_http_mcp_redis_link_t;
+
+
+typedef struct {
+    ngx_http_mcp_redis_conf_t  *conf;
+    ngx_str_t                   node;
+    ngx_str_t                   channel;    /* this worker's */
+    ngx_http_mcp_redis_link_t   link[2];
+    ngx_event_t                 timer;      /* connect, retry */
+    ngx_event_t                 ping;
+    ngx_event_t                 pong;       /* the PING's deadline */
+    ngx_uint_t                  failures;
+    ngx_uint_t                  reconnects;
+    ngx_log_t                  *log;
+    unsigned                    up:1;
+    unsigned                    connecting:1;
+    unsigned                    dropping:1;
+    unsigned                    exiting:1;
+    unsigned                    waiting_pong:1;
+} ngx_http_mcp_redis_t;
+
+
+static void ngx_http_mcp_redis_connect(void);
+static ngx_int_t ngx_http_mcp_redis_open(ngx_http_mcp_redis_link_t *link);
+static void ngx_http_mcp_redis_connected(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_mcp_redis_disconnected(const redisAsyncContext *ac,
+    int status);
+static void ngx_http_mcp_redis_setup_reply(redisAsyncContext *ac,
+    void *reply, void *privdata);
+static void ngx_http_mcp_redis_subscribed(redisAsyncContext *ac,
+    void *reply, void *privdata);
+static void ngx_http_mcp_redis_ready(void);
+static void ngx_http_mcp_redis_drop(const char *why);
+static void ngx_http_mcp_redis_timer(ngx_event_t *ev);
+static void ngx_http_mcp_redis_ping(ngx_event_t *ev);
+static void ngx_http_mcp_redis_pong(redisAsyncContext *ac, void *reply,
+    void *privdata);
+static void ngx_http_mcp_redis_pong_timeout(ngx_event_t *ev);
+static void ngx_http_mcp_redis_read(ngx_event_t *ev);
+static void ngx_http_mcp_redis_write(ngx_event_t *ev);
+static void ngx_http_mcp_redis_add_read(void *privdata);
+static void ngx_http_mcp_redis_del_read(void *privdata);
+static void ngx_http_mcp_redis_add_write(void *privdata);
+static void ngx_http_mcp_redis_del_write(void *privdata);
+static void ngx_http_mcp_redis_cleanup(void *privdata);
+
+
+static ngx_http_mcp_redis_t  ngx_http_mcp_redis;
+
+
+char *
+ngx_http_mcp_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_main_conf_t *mmcf = conf;
+
+    u_char                     *p;
+    size_t                      len;
+    ngx_url_t                   u;
+    ngx_str_t                  *value, s;
+    ngx_int_t                   n;
+    ngx_uint_t                  i;
+    struct sockaddr_un         *sun;
+    ngx_http_mcp_redis_conf_t  *rcf;
+
+    if (mmcf->redis) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    rcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_mcp_redis_conf_t));
+    if (rcf == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rcf->name = value[1];
+    ngx_str_set(&rcf->prefix, "mcp:");
+    rcf->connect_timeout = 1000;
+    rcf->command_timeout = 1000;
+
+    /* resolved now: a worker must never wait for DNS */
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = value[1];
+    u.default_port = NGX_HTTP_MCP_REDIS_PORT;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        if (u.err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s in \"%V\"",
+                               u.err, &u.url);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.naddrs == 0 || u.uri.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid Redis address \"%V\"", &u.url);
+        return NGX_CONF_ERROR;
+    }
+
+    if (u.family == AF_UNIX) {
+        sun = (struct sockaddr_un *) u.addrs[0].sockaddr;
+        len = ngx_strlen(sun->sun_path);
+
+        rcf->path = ngx_pnalloc(cf->pool, len + 1);
+        if (rcf->path == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(rcf->path, sun->sun_path, len + 1);
+
+    } else {
+        rcf->host = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+        if (rcf->host == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen,
+                            rcf->host, NGX_SOCKADDR_STRLEN, 0);
+        rcf->host[len] = '\0';
+        rcf->port = u.port;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            n = ngx_atoi(value[i].data + 3, value[i].len - 3);
+
+            if (n == NGX_ERROR || n > 65535) {
+                goto invalid;
+            }
+
+            rcf->db = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            rcf->password.data = value[i].data + 9;
+            rcf->password.len = value[i].len - 9;
+
+            if (rcf->password.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
+            rcf->prefix.data = value[i].data + 7;
+            rcf->prefix.len = value[i].len - 7;
+
+            for (p = rcf->prefix.data;
+                 p < rcf->prefix.data + rcf->prefix.len;
+                 p++)
+            {
+                if (*p < 0x21 || *p > 0x7e) {
+                    goto invalid;
+                }
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "connect_timeout=", 16) == 0) {
+            s.data = value[i].data + 16;
+            s.len = value[i].len - 16;
+
+            rcf->connect_timeout = ngx_parse_time(&s, 0);
+
+            if (rcf->connect_timeout == (ngx_msec_t) NGX_ERROR
+                || rcf->connect_timeout == 0)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "command_timeout=", 16) == 0) {
+            s.data = value[i].data + 16;
+            s.len = value[i].len - 16;
+
+            rcf->command_timeout = ngx_parse_time(&s, 0);
+
+            if (rcf->command_timeout == (ngx_msec_t) NGX_ERROR
+                || rcf->command_timeout == 0)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    mmcf->redis = rcf;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_mcp_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_mcp_main_conf_t *mmcf)
+{
+    u_char                *p;
+    ngx_http_mcp_redis_t  *rd;
+
+    rd = &ngx_http_mcp_redis;
+
+    if (mmcf->redis == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(rd, sizeof(ngx_http_mcp_redis_t));
+
+    rd->conf = mmcf->redis;
+    rd->node = mmcf->node_id;
+    rd->log = cycle->log;
+
+    rd->link[NGX_HTTP_MCP_REDIS_COMMANDS].role = "command";
+    rd->link[NGX_HTTP_MCP_REDIS_SUBSCRIBER].role = "subscriber";
+
+    /* the worker's channel: <prefix>w:<node>:<pid> */
+
+    rd->channel.data = ngx_pnalloc(cycle->pool, rd->conf->prefix.len
+                                   + rd->node.len + NGX_INT64_LEN + 4);
+    if (rd->channel.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(rd->channel.data, "%Vw:%V:%P%Z", &rd->conf->prefix,
+                    &rd->node, ngx_pid);
+    rd->channel.len = p - rd->channel.data - 1;
+
+    rd->timer.handler = ngx_http_mcp_redis_timer;
+    rd->timer.log = cycle->log;
+    rd->timer.data = rd;
+    rd->timer.cancelable = 1;
+
+    rd->ping.handler = ngx_http_mcp_redis_ping;
+    rd->ping.log = cycle->log;
+    rd->ping.data = rd;
+    rd->ping.cancelable = 1;
+
+    rd->pong.handler = ngx_http_mcp_redis_pong_timeout;
+    rd->pong.log = cycle->log;
+    rd->pong.data = rd;
+    rd->pong.cancelable = 1;
+
+    ngx_http_mcp_redis_connect();
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_mcp_redis_exit_process(void)
+{
+    ngx_http_mcp_redis_t  *rd;
+
+    rd = &ngx_http_mcp_redis;
+
+    if (rd->conf == NULL) {
+        return;
+    }
+
+    rd->exiting = 1;
+    ngx_http_mcp_redis_drop(NULL);
+}
+
+
+ngx_int_t
+ngx_http_mcp_redis_state(ngx_str_t *reason)
+{
+    ngx_http_mcp_redis_t  *rd;
+
+    /* NGX_DECLINED: not configured; NGX_OK: usable; NGX_ERROR: not now */
+
+    rd = &ngx_http_mcp_redis;
+
+    if (rd->conf == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (rd->up) {
+        return NGX_OK;
+    }
+
+    ngx_str_set(reason, "not connected");
+
+    return NGX_ERROR;
+}
+
+
+ngx_uint_t
+ngx_http_mcp_redis_reconnects(void)
+{
+    return ngx_http_mcp_redis.reconnects;
+}
+
+
+static void
+ngx_http_mcp_redis_connect(void)
+{
+    ngx_uint_t             i;
+    ngx_http_mcp_redis_t  *rd;
+
+    rd = &ngx_http_mcp_redis;
+
+    rd->connecting = 1;
+
+    for (i = 0; i < 2; i++) {
+        if (ngx_http_mcp_redis_open(&rd->link[i]) != NGX_OK) {
+            ngx_http_mcp_redis_drop("cannot connect");
+            return;
+        }
+    }
+
+    /* until both are usable */
+    ngx_add_timer(&rd->timer, rd->conf->connect_timeout);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_redis_open(ngx_http_mcp_redis_link_t *link)
+{
+    redisAsyncContext          *ac;
+    ngx_connection_t           *c;
+    ngx_http_mcp_redis_t       *rd;
+    ngx_http_mcp_redis_conf_t  *rcf;
+
+    rd = &ngx_http_mcp_redis;
+    rcf = rd->conf;
+
+    /* a numeric address or a path: hiredis does not resolve anything */
+
+    if (rcf->path) {
+        ac = redisAsyncConnectUnix((char *) rcf->path);
+
+    } else {
+        ac = redisAsyncConnect((char *) rcf->host, rcf->port);
+    }
+
+    if (ac == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ac->err) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "mcp: redis %V: %s", &rcf->name, ac->errstr);
+        redisAsyncFree(ac);
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(ac->c.fd, rd->log);
+    if (c == NULL) {
+        redisAsyncFree(ac);
+        return NGX_ERROR;
+    }
+
+    c->data = link;
+    c->read->handler = ngx_http_mcp_redis_read;
+    c->write->handler = ngx_http_mcp_redis_write;
+    c->read->log = rd->log;
+    c->write->log = rd->log;
+
+    /* seen by a graceful shutdown, which then ends it */
+    c->idle = 1;
+
+    link->ac = ac;
+    link->connection = c;
+    link->ready = 0;
+
+    ac->data = link;
+    ac->ev.data = link;
+    ac->ev.addRead = ngx_http_mcp_redis_add_read;
+    ac->ev.delRead = ngx_http_mcp_redis_del_read;
+    ac->ev.addWrite = ngx_http_mcp_redis_add_write;
+    ac->ev.delWrite = ngx_http_mcp_redis_del_write;
+    ac->ev.cleanup = ngx_http_mcp_redis_cleanup;
+
+    (void) redisAsyncSetConnectCallback(ac, ngx_http_mcp_redis_connected);
+    (void) redisAsyncSetDisconnectCallback(ac,
+                                           ngx_http_mcp_redis_disconnected);
+
+    /* the connect completes when the socket turns writable */
+
+    ngx_http_mcp_redis_add_write(link);
+    ngx_http_mcp_redis_add_read(link);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mcp_redis_connected(const redisAsyncContext *cac, int status)
+{
+    redisAsyncContext          *ac = (redisAsyncContext *) cac;
+    ngx_http_mcp_redis_link_t  *link = ac->data;
+
+    ngx_uint_t                  level;
+    ngx_http_mcp_redis_t       *rd;
+    ngx_http_mcp_redis_conf_t  *rcf;
+
+    rd = &ngx_http_mcp_redis;
+    rcf = rd->conf;
+
+    if (status != REDIS_OK) {
+        /* hiredis frees the context once we return */
+
+        /* an outage is reported once, not at every attempt */
+
+        level = (rd->failures > 1) ? NGX_LOG_INFO : NGX_LOG_ERR;
+
+        ngx_log_error(level, rd->log, 0,
+                      "mcp: redis %V: %s connection failed: %s",
+                      &rcf->name, link->role, ac->errstr);
+        link->ac = NULL;
+        ngx_http_mcp_redis_drop(NULL);
+        return;
+    }
+
+    /* set up in order; the last answer makes the connection usable */
+
+    if (rcf->password.len) {
+        (void) redisAsyncCommand(ac, ngx_http_mcp_redis_setup_reply,
+                                 (void *) "AUTH", "AUTH %b",
+                                 rcf->password.data, rcf->password.len);
+    }
+
+    if (link == &rd->link[NGX_HTTP_MCP_REDIS_SUBSCRIBER]) {
+        (void) redisAsyncCommand(ac, ngx_http_mcp_redis_subscribed, NULL,
+                                 "SUBSCRIBE %b", rd->channel.data,
+                                 rd->channel.len);
+        return;
+    }
+
+    (void) redisAsyncCommand(ac, ngx_http_mcp_redis_setup_reply,
+                             (void *) "SELECT", "SELECT %d",
+                             (int) rcf->db);
+}
+
+
+static void
+ngx_http_mcp_redis_setup_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                 *reply = r;
+    ngx_http_mcp_redis_link_t  *link = ac->data;
+
+    ngx_http_mcp_redis_t  *rd;
+
+    rd = &ngx_http_mcp_redis;
+
+    if (reply == NULL) {
+        /* the connection went away; its disconnection is handled */
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "mcp: redis %V: %s failed: %*s", &rd->conf->name,
+                      (char *) privdata, (size_t) reply->len, reply->str);
+        ngx_http_mcp_redis_drop(NULL);
+        return;
+    }
+
+    if (ngx_strcmp(privdata, "SELECT") == 0) {
+        link->ready = 1;
+        ngx_http_mcp_redis_ready();
+    }
+}
+
+
+static void
+ngx_http_mcp_redis_subscribed(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                 *reply = r;
+    ngx_http_mcp_redis_link_t  *link = ac->data;
+
+    ngx_http_mcp_redis_t  *rd;
+
+    rd = &ngx_http_mcp_redis;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
+                      "mcp: redis %V: SUBSCRIBE failed: %*s",
+                      &rd->conf->name, (size_t) reply->len, reply->str);
+        ngx_http_mcp_redis_drop(NULL);
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
+        || reply->element[0]->type != REDIS_REPLY_STRING)
+    {
+        return;
+    }
+
+    if (reply->element[0]->len == 9
+        && ngx_strncmp(reply->element[0]->str, "subscribe", 9) == 0)
+    {
+        link->ready = 1;
+        ngx_http_mcp_redis_ready();
+        return;
+    }
+
+    /* messages for this worker's streams come in later steps */
+}
+
+
+static void
+ngx_http_mcp_redis_ready(void)
+{
+    ngx_http_mcp_redis_t  *rd;
+
+    rd = &ngx_http_mcp_redis;
+
+    if (!rd->link[NGX_HTTP_MCP_REDIS_COMMANDS].ready
+        || !rd->link[NGX_HTTP_MCP_REDIS_SUBSCRIBER].ready)
+    {
+        return;
+    }
+
+    if (rd->timer.timer_set) {
+        ngx_del_timer(&rd->timer);
+    }
+
+    rd->up = 1;
+    rd->connecting = 0;
+
+    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0, "mcp: redis %V is up%s",
+                  &rd->conf->name, rd->failures ? " again" : "");
+
+    rd->failures = 0;
+
+    ngx_add_timer(&rd->ping, NGX_HTTP_MCP_REDIS_PING);
+}
+
+
+static void
+ngx_http_mcp_redis_drop(const char *why)
+{
+    ngx_msec_t             delay;
+    ngx_uint_t             i, level;
+    redisAsyncContext     *ac;
+    ngx_http_mcp_redis_t  *rd;
+
+    rd = &ngx_http_mcp_redis;
+
+    /* freeing one context calls back here: once is enough */
+
+    if (rd->dropping) {
+        return;
+    }
+
+    rd->dropping = 1;
+
+    if (why) {
+        level = (rd->failures > 1) ? NGX_LOG_INFO : NGX_LOG_ERR;
+
+        ngx_log_error(level, rd->log, 0, "mcp: redis %V: %s",
+                      &rd->conf->name, why);
+    }
+
+    if (rd->up && !rd->exiting) {
+        ngx_log_error(NGX_LOG_WARN, rd->log, 0, "mcp: redis %V is down",
+                      &rd->conf->name);
+    }
+
+    rd->up = 0;
+    rd->waiting_pong = 0;
+
+    for (i = 0; i < 2; i++) {
+        ac = rd->link[i].ac;
+        rd->link[i].ac = NULL;
+        rd->link[i].ready = 0;
+
+        if (ac) {
+            /* inside one of its callbacks, hiredis frees it on return */
+            redisAsyncFree(ac);
+        }
+    }
+
+    if (rd->ping.timer_set) {
+        ngx_del_timer(&rd->ping);
+    }
+
+    if (rd->pong.timer_set) {
+        ngx_del_timer(&rd->pong);
+    }
+
+    if (rd->timer.timer_set) {
+        ngx_del_timer(&rd->timer);
+    }
+
+    rd->dropping = 0;
+    rd->connecting = 0;
+
+    if (rd->exiting || ngx_exiting || ngx_terminate) {
+        return;
+    }
+
+    /* 100 ms doubling up to 5 s, each drawn from its upper half */
+
+    delay = NGX_HTTP_MCP_REDIS_RETRY_MIN
+            << ngx_min(rd->failures, (ngx_uint_t) 6);
+    delay = ngx_min(delay, (ngx_msec_t) NGX_HTTP_MCP_REDIS_RETRY_MAX);
+    delay = delay / 2 + (ngx_msec_t) ngx_random() % (delay / 2 + 1);
+
+    rd->failures++;
+
+    ngx_add_timer(&rd->timer, delay);
+}
+
+
+static void
+ngx_http_mcp_redis_timer(ngx_event_t *ev)
+{
+    ngx_http_mcp_redis_t  *rd;
+
+    rd = &ngx_http_mcp_redis;
+
+    if (rd->connecting) {
+        ngx_http_mcp_redis_drop("connect timed out");
+        return;
+    }
+
+    rd->reconnects++;
+    ngx_http_mcp_redis_connect();
+}
+
+
+static void
+ngx_http_mcp_redis_ping(ngx_event_t *ev)
+{
+    ngx_http_mcp_redis_t  *rd;
+
+    rd = &ngx_http_mcp_redis;
+
+    /* a Redis that stopped answering leaves the socket open: ask */
+
+    if (!rd->up || rd->waiting_pong) {
+        return;
+    }
+
+    if (redisAsyncCommand(rd->link[NGX_HTTP_MCP_REDIS_COMMANDS].ac,
+                          ngx_http_mcp_redis_pong, NULL, "PING")
+        != REDIS_OK)
+    {
+        ngx_http_mcp_redis_drop("PING could not be sent");
+        return;
+    }
+
+    rd->waiting_pong = 1;
+    ngx_add_timer(&rd->pong, rd->conf->command_timeout);
+}
+
+
+static void
+ngx_http_mcp_redis_pong(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    ngx_http_mcp_redis_t  *rd;
+
+    rd = &ngx_http_mcp_redis;
+
+    if (reply == NULL || !rd->waiting_pong) {
+        return;
+    }
+
+    rd->waiting_pong = 0;
+
+    if (rd->pong.timer_set) {
+        ngx_del_timer(&rd->pong);
+    }
+
+    ngx_add_timer(&rd->ping, NGX_HTTP_MCP_REDIS_PING);
+}
+
+
+static void
+ngx_http_mcp_redis_pong_timeout(ngx_event_t *ev)
+{
+    ngx_http_mcp_redis_drop("no answer to PING within command_timeout");
+}
+
+
+static void
+ngx_http_mcp_redis_read(ngx_event_t *ev)
+{
+    ngx_connection_t           *c;
+    ngx_http_mcp_redis_link_t  *link;
+
+    c = ev->data;
+    link = c->data;
+
+    if (c->close) {
+        /* the worker is shutting down */
+        ngx_http_mcp_redis.exiting = 1;
+        ngx_http_mcp_redis_drop(NULL);
+        return;
+    }
+
+    if (link->ac) {
+        redisAsyncHandleRead(link->ac);
+    }
+}
+
+
+static void
+ngx_http_mcp_redis_write(ngx_event_t *ev)
+{
+    ngx_connection_t           *c;
+    ngx_http_mcp_redis_link_t  *link;
+
+    c = ev->data;
+    link = c->data;
+
+    if (link->ac) {
+        redisAsyncHandleWrite(link->ac);
+    }
+}
+
+
+static void
+ngx_http_mcp_redis_disconnected(const redisAsyncContext *ac, int status)
+{
+    ngx_http_mcp_redis_link_t  *link = ac->data;
+
+    /* hiredis frees the context once we return */
+
+    if (link->ac == NULL) {
+        /* we let it go ourselves */
+        return;
+    }
+
+    link->ac = NULL;
+
+    ngx_http_mcp_redis_drop(status == REDIS_OK ? "connection closed"
+                                               : ac->errstr);
+}
+
+
+static void
+ngx_http_mcp_redis_add_read(void *privdata)
+{
+    ngx_http_mcp_redis_link_t  *link = privdata;
+
+    ngx_event_t  *rev;
+
+    if (link->connection == NULL) {
+        return;
+    }
+
+    rev = link->connection->read;
+
+    if (!rev->active) {
+        (void) ngx_add_event(rev, NGX_READ_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_http_mcp_redis_del_read(void *privdata)
+{
+    ngx_http_mcp_redis_link_t  *link = privdata;
+
+    ngx_event_t  *rev;
+
+    if (link->connection == NULL) {
+        return;
+    }
+
+    rev = link->connection->read;
+
+    if (rev->active) {
+        (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_http_mcp_redis_add_write(void *privdata)
+{
+    ngx_http_mcp_redis_link_t  *link = privdata;
+
+    ngx_event_t  *wev;
+
+    if (link->connection == NULL) {
+        return;
+    }
+
+    wev = link->connection->write;
+
+    if (!wev->active) {
+        (void) ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
+    }
+}
+
+
+static void
+ngx_http_mcp_redis_del_write(void *privdata)
+{
+    ngx_http_mcp_redis_link_t  *link = privdata;
+
+    ngx_event_t  *wev;
+
+    if (link->connection == NULL) {
+        return;
+    }
+
+    wev = link->connection->write;
+
+    if (wev->active) {
+        (void) ngx_del_event(wev, NGX_WRITE_EVENT, 0);
+    }
+}
+
+
+static void
+ngx_http_mcp_redis_cleanup(void *privdata)
+{
+    ngx_http_mcp_redis_link_t  *link = privdata;
+
+    ngx_connection_t  *c;
+
+    /* hiredis closes the socket; nginx stops watching it and lets go */
+
+    c = link->connection;
+
+    if (c == NULL) {
+        return;
+    }
+
+    ngx_http_mcp_redis_del_read(link);
+    ngx_http_mcp_redis_del_write(link);
+
+    link->connection = NULL;
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    ngx_free_connection(c);
+
+    c->fd = (ngx_socket_t) -1;
+}
