@@ -91,6 +91,8 @@ static void ngx_http_mcp_redis_add_read(void *privdata);
 static void ngx_http_mcp_redis_del_read(void *privdata);
 static void ngx_http_mcp_redis_add_write(void *privdata);
 static void ngx_http_mcp_redis_del_write(void *privdata);
+static void ngx_http_mcp_redis_watch(ngx_http_mcp_redis_link_t *link,
+    ngx_int_t event, ngx_uint_t on);
 static void ngx_http_mcp_redis_cleanup(void *privdata);
 
 
@@ -807,75 +809,51 @@ ngx_http_mcp_redis_disconnected(const redisAsyncContext *ac, int status)
 static void
 ngx_http_mcp_redis_add_read(void *privdata)
 {
-    ngx_http_mcp_redis_link_t  *link = privdata;
-
-    ngx_event_t  *rev;
-
-    if (link->connection == NULL) {
-        return;
-    }
-
-    rev = link->connection->read;
-
-    if (!rev->active) {
-        (void) ngx_add_event(rev, NGX_READ_EVENT, NGX_LEVEL_EVENT);
-    }
+    ngx_http_mcp_redis_watch(privdata, NGX_READ_EVENT, 1);
 }
 
 
 static void
 ngx_http_mcp_redis_del_read(void *privdata)
 {
-    ngx_http_mcp_redis_link_t  *link = privdata;
-
-    ngx_event_t  *rev;
-
-    if (link->connection == NULL) {
-        return;
-    }
-
-    rev = link->connection->read;
-
-    if (rev->active) {
-        (void) ngx_del_event(rev, NGX_READ_EVENT, 0);
-    }
+    ngx_http_mcp_redis_watch(privdata, NGX_READ_EVENT, 0);
 }
 
 
 static void
 ngx_http_mcp_redis_add_write(void *privdata)
 {
-    ngx_http_mcp_redis_link_t  *link = privdata;
-
-    ngx_event_t  *wev;
-
-    if (link->connection == NULL) {
-        return;
-    }
-
-    wev = link->connection->write;
-
-    if (!wev->active) {
-        (void) ngx_add_event(wev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
-    }
+    ngx_http_mcp_redis_watch(privdata, NGX_WRITE_EVENT, 1);
 }
 
 
 static void
 ngx_http_mcp_redis_del_write(void *privdata)
 {
-    ngx_http_mcp_redis_link_t  *link = privdata;
+    ngx_http_mcp_redis_watch(privdata, NGX_WRITE_EVENT, 0);
+}
 
-    ngx_event_t  *wev;
+
+static void
+ngx_http_mcp_redis_watch(ngx_http_mcp_redis_link_t *link, ngx_int_t event,
+    ngx_uint_t on)
+{
+    ngx_event_t  *ev;
+
+    /* hiredis's hooks are idempotent; nginx's are not */
 
     if (link->connection == NULL) {
         return;
     }
 
-    wev = link->connection->write;
+    ev = (event == NGX_READ_EVENT) ? link->connection->read
+                                   : link->connection->write;
 
-    if (wev->active) {
-        (void) ngx_del_event(wev, NGX_WRITE_EVENT, 0);
+    if (on && !ev->active) {
+        (void) ngx_add_event(ev, event, NGX_LEVEL_EVENT);
+
+    } else if (!on && ev->active) {
+        (void) ngx_del_event(ev, event, 0);
     }
 }
 
