@@ -7,6 +7,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <hiredis/hiredis.h>
 #include "ngx_http_mcp_module.h"
 
 
@@ -30,8 +31,26 @@ static ngx_int_t ngx_http_mcp_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static ngx_int_t ngx_http_mcp_process(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_mcp_process_session(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
 static ngx_int_t ngx_http_mcp_initialize(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg);
+static void ngx_http_mcp_initialize_registered(void *data, void *reply);
+static ngx_int_t ngx_http_mcp_initialize_send(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
+static ngx_int_t ngx_http_mcp_session_lookup(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_session_info_t *info);
+static void ngx_http_mcp_looked_up(void *data, void *reply);
+static ngx_int_t ngx_http_mcp_get_session(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
+static ngx_int_t ngx_http_mcp_delete_session(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
+static ngx_int_t ngx_http_mcp_notify_session(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
+static void ngx_http_mcp_stream_end(ngx_http_request_t *r, ngx_str_t *id,
+    ngx_pid_t stream);
+static ngx_int_t ngx_http_mcp_unavailable(ngx_http_request_t *r,
+    const char *message);
 static ngx_int_t ngx_http_mcp_session(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, ngx_int_t *sent);
 static ngx_int_t ngx_http_mcp_session_header(ngx_http_request_t *r,
@@ -281,6 +300,13 @@ ngx_http_mcp_ctx_cleanup(void *data)
         ctx->ipc = NULL;
     }
 
+    if (ctx->redis) {
+        ngx_http_mcp_redis_cancel(ctx->redis);
+        ctx->redis = NULL;
+    }
+
+    json_decref(ctx->pending);
+
     for (i = 0; ctx->responses && i < ctx->nmessages; i++) {
         json_decref(ctx->responses[i]);
     }
@@ -386,7 +412,6 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 {
     size_t                    n;
     json_t                   *json;
-    ngx_int_t                 rc;
     ngx_http_mcp_msg_t        msg;
     ngx_http_mcp_loc_conf_t  *mlcf;
     char                      err[NGX_HTTP_MCP_ERRLEN];
@@ -452,9 +477,35 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         }
     }
 
-    if (ngx_http_mcp_session(r, ctx, &rc) != NGX_OK) {
-        /* rejected: rc is how sending the rejection went */
-        return rc;
+    return ngx_http_mcp_process_session(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_process_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    size_t                    n;
+    json_t                   *json;
+    ngx_int_t                 rc, sent;
+    ngx_http_mcp_msg_t        msg;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+    u_char                    text[NGX_HTTP_MCP_ERRLEN * 2];
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+    json = ctx->body;
+
+    rc = ngx_http_mcp_session(r, ctx, &sent);
+
+    if (rc == NGX_AGAIN) {
+        /* asking Redis; the request goes on from here */
+        ctx->resume = ngx_http_mcp_process_session;
+        ctx->resume_body = 1;
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_OK) {
+        /* rejected: sent is how sending the rejection went */
+        return sent;
     }
 
     if (json_is_array(json)) {
@@ -621,6 +672,58 @@ ngx_http_mcp_initialize(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
                   "mcp: session %V started, protocol %V",
                   &ctx->session_id, ngx_http_mcp_version_name(info.version));
 
+    ctx->pending = response;
+
+    /*
+     * With Redis, the client learns its session once every host can find
+     * it; in an outage the session is registered when Redis is back.
+     */
+
+    rc = ngx_http_mcp_redis_session_set(&ctx->session_id, &info,
+                                        ngx_http_mcp_initialize_registered,
+                                        ctx, &ctx->redis);
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    return ngx_http_mcp_initialize_send(r, ctx);
+}
+
+
+static void
+ngx_http_mcp_initialize_registered(void *data, void *r)
+{
+    ngx_http_mcp_ctx_t  *ctx = data;
+
+    redisReply  *reply = r;
+
+    ngx_connection_t          *c;
+    ngx_http_request_t        *req;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    req = ctx->request;
+    c = req->connection;
+    ctx->redis = NULL;
+
+    if (reply && reply->type == REDIS_REPLY_STATUS) {
+        mmcf = ngx_http_get_module_main_conf(req, ngx_http_mcp_module);
+        ngx_http_mcp_session_mark(mmcf->session_zone, &ctx->session_id, 1);
+    }
+
+    ngx_http_finalize_request(req, ngx_http_mcp_initialize_send(req, ctx));
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_initialize_send(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    ngx_int_t   rc;
+    json_t     *response;
+
+    response = ctx->pending;
+    ctx->pending = NULL;
+
     rc = ngx_http_mcp_send_json(r, NGX_HTTP_OK, response);
     json_decref(response);
 
@@ -633,13 +736,11 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     ngx_int_t *sent)
 {
     u_char                       *p;
+    ngx_int_t                     rc;
     ngx_uint_t                    version;
     ngx_table_elt_t              *h;
-    ngx_http_mcp_main_conf_t     *mmcf;
     ngx_http_mcp_session_info_t   info;
     u_char                        text[NGX_HTTP_MCP_ERRLEN * 2];
-
-    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
 
     /* Streamable HTTP, session management */
 
@@ -684,11 +785,20 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
     /* a session is reached only through the transport that made it */
 
-    if (ngx_http_mcp_session_find(mmcf->session_zone, &ctx->session_id,
-                                  &info)
-        != NGX_OK
-        || info.legacy != ctx->legacy)
-    {
+    rc = ngx_http_mcp_session_lookup(r, ctx, &info);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    if (rc == NGX_BUSY) {
+        *sent = ngx_http_mcp_unavailable(r, "Service Unavailable: the "
+                                         "session store cannot be "
+                                         "reached");
+        return NGX_DECLINED;
+    }
+
+    if (rc != NGX_OK || info.legacy != ctx->legacy) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "mcp: unknown session \"%V\"", &ctx->session_id);
 
@@ -977,14 +1087,8 @@ ngx_http_mcp_finish(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
 static ngx_int_t
 ngx_http_mcp_delete(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
-    ngx_pid_t                     stream;
-    ngx_http_mcp_ipc_t           *ipc;
-    ngx_http_mcp_ctx_t           *ctx;
-    ngx_http_mcp_main_conf_t     *mmcf;
-    ngx_http_mcp_session_info_t   info;
-
-    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+    ngx_int_t            rc;
+    ngx_http_mcp_ctx_t  *ctx;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -999,11 +1103,44 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
         return rc;
     }
 
+    rc = ngx_http_mcp_delete_session(r, ctx);
+
+    if (rc == NGX_AGAIN) {
+        ctx->resume = ngx_http_mcp_delete_session;
+        r->main->count++;
+        return NGX_DONE;
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_delete_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    ngx_int_t                     rc;
+    ngx_pid_t                     stream;
+    ngx_http_mcp_main_conf_t     *mmcf;
+    ngx_http_mcp_session_info_t   info;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    /* a session made on another host is found through Redis first */
+
+    rc = ngx_http_mcp_session_lookup(r, ctx, &info);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    if (rc == NGX_BUSY) {
+        return ngx_http_mcp_unavailable(r, "Service Unavailable: the "
+                                        "session store cannot be reached");
+    }
+
     /* HTTP with SSE sessions end with their stream, not by DELETE */
 
-    if (ngx_http_mcp_session_find(mmcf->session_zone, &ctx->session_id,
-                                  &info)
-        != NGX_OK
+    if (rc != NGX_OK
         || info.legacy
         || ngx_http_mcp_session_delete(mmcf->session_zone, &ctx->session_id,
                                        &stream)
@@ -1017,16 +1154,11 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "mcp: session %V ended by the client", &ctx->session_id);
 
-    /* its stream ends now, here or in the worker that holds it */
+    /* other hosts see it gone at their next check */
 
-    if (stream == ngx_pid) {
-        (void) ngx_http_mcp_sse_close_session(&ctx->session_id);
+    (void) ngx_http_mcp_redis_session_del(&ctx->session_id, NULL, NULL, NULL);
 
-    } else if (stream != 0) {
-        (void) ngx_http_mcp_ipc_send(stream, NGX_HTTP_MCP_IPC_CLOSE_STREAM,
-                                     &ctx->session_id, NULL, 0, NULL, NULL,
-                                     &ipc);
-    }
+    ngx_http_mcp_stream_end(r, &ctx->session_id, stream);
 
     return ngx_http_mcp_send_empty(r, NGX_HTTP_OK);
 }
@@ -1035,12 +1167,8 @@ ngx_http_mcp_delete(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_mcp_get(ngx_http_request_t *r)
 {
-    uint32_t                   serial;
-    ngx_int_t                  rc;
-    ngx_http_mcp_ctx_t        *ctx;
-    ngx_http_mcp_main_conf_t  *mmcf;
-
-    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+    ngx_int_t            rc;
+    ngx_http_mcp_ctx_t  *ctx;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -1089,8 +1217,32 @@ ngx_http_mcp_get(ngx_http_request_t *r)
         return ngx_http_mcp_legacy_open(r, ctx);
     }
 
-    if (ngx_http_mcp_session(r, ctx, &rc) != NGX_OK) {
-        return rc;
+    rc = ngx_http_mcp_get_session(r, ctx);
+
+    if (rc == NGX_AGAIN) {
+        /* asking Redis: the request waits */
+        ctx->resume = ngx_http_mcp_get_session;
+        r->main->count++;
+        return NGX_DONE;
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_get_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    uint32_t                   serial;
+    ngx_int_t                  rc, sent;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    rc = ngx_http_mcp_session(r, ctx, &sent);
+
+    if (rc != NGX_OK) {
+        return (rc == NGX_AGAIN) ? NGX_AGAIN : sent;
     }
 
     rc = ngx_http_mcp_session_stream_claim(mmcf->session_zone,
@@ -1597,20 +1749,17 @@ ngx_http_mcp_notify_handler(ngx_http_request_t *r)
 static void
 ngx_http_mcp_notify_body(ngx_http_request_t *r)
 {
-    json_t                       *json;
-    ngx_int_t                     rc;
-    ngx_str_t                     body;
-    ngx_http_mcp_msg_t            msg;
-    ngx_http_mcp_ctx_t           *ctx;
-    ngx_http_mcp_loc_conf_t      *mlcf;
-    ngx_http_mcp_main_conf_t     *mmcf;
-    ngx_http_mcp_session_info_t   info;
-    char                          err[NGX_HTTP_MCP_ERRLEN];
-    u_char                        text[NGX_HTTP_MCP_ERRLEN * 2];
+    json_t                   *json;
+    ngx_int_t                 rc;
+    ngx_str_t                 body;
+    ngx_http_mcp_msg_t        msg;
+    ngx_http_mcp_ctx_t       *ctx;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+    char                      err[NGX_HTTP_MCP_ERRLEN];
+    u_char                    text[NGX_HTTP_MCP_ERRLEN * 2];
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
-    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
 
     rc = ngx_http_mcp_read_body(r, &body);
 
@@ -1664,23 +1813,201 @@ ngx_http_mcp_notify_body(ngx_http_request_t *r)
 
     ctx->method = msg.method;
 
-    if (ngx_http_mcp_session_find(mmcf->session_zone, &ctx->session_id,
-                                  &info)
-        != NGX_OK)
-    {
-        rc = ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
-                                 NGX_HTTP_MCP_SESSION_NOT_FOUND,
-                                 "Session not found");
-        goto done;
-    }
+    rc = ngx_http_mcp_notify_session(r, ctx);
 
-    rc = ngx_http_mcp_deliver(r, ctx, json);
+    if (rc == NGX_AGAIN) {
+        /* asking Redis: the request waits */
+        ctx->resume = ngx_http_mcp_notify_session;
+        r->main->count++;
+        rc = NGX_DONE;
+    }
 
 done:
 
-    /* NGX_DONE: waiting for the worker that holds the stream */
+    /* NGX_DONE: waiting for Redis or the worker that holds the stream */
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_notify_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    ngx_int_t                     rc;
+    ngx_http_mcp_session_info_t   info;
+
+    rc = ngx_http_mcp_session_lookup(r, ctx, &info);
+
+    switch (rc) {
+
+    case NGX_OK:
+        return ngx_http_mcp_deliver(r, ctx, ctx->body);
+
+    case NGX_AGAIN:
+        return NGX_AGAIN;
+
+    case NGX_BUSY:
+        return ngx_http_mcp_unavailable(r, "Service Unavailable: the "
+                                        "session store cannot be reached");
+
+    default:
+        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
+                                   NGX_HTTP_MCP_SESSION_NOT_FOUND,
+                                   "Session not found");
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mcp_session_lookup(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_session_info_t *info)
+{
+    ngx_int_t                  rc, found;
+    ngx_str_t                  reason;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    /*
+     * The session zone, and with mcp_redis, Redis behind it: a session
+     * made on another host is fetched, and a copy here is checked again
+     * once it is a second old, so that a session ended elsewhere ends
+     * here too.  NGX_BUSY: it may exist, but Redis cannot say now.
+     */
+
+    found = (ngx_http_mcp_session_find(mmcf->session_zone, &ctx->session_id,
+                                       info)
+             == NGX_OK);
+
+    if (mmcf->redis == NULL || ctx->looked_up) {
+        if (!found && ctx->lookup_failed) {
+            return NGX_BUSY;
+        }
+
+        return found ? NGX_OK : NGX_DECLINED;
+    }
+
+    rc = ngx_http_mcp_redis_state(&reason);
+
+    if (found) {
+        if (rc != NGX_OK
+            || info->legacy
+            || !info->registered
+            || (ngx_msec_int_t) (ngx_current_msec - info->checked)
+               < NGX_HTTP_MCP_REDIS_CHECK)
+        {
+            /* in an outage, and for legacy sessions, this host decides */
+            return NGX_OK;
+        }
+
+    } else if (rc != NGX_OK) {
+        return NGX_BUSY;
+    }
+
+    rc = ngx_http_mcp_redis_session_get(&ctx->session_id,
+                                        ngx_http_mcp_looked_up, ctx,
+                                        &ctx->redis);
+
+    if (rc == NGX_OK) {
+        return NGX_AGAIN;
+    }
+
+    return found ? NGX_OK : NGX_BUSY;
+}
+
+
+static void
+ngx_http_mcp_looked_up(void *data, void *reply)
+{
+    ngx_http_mcp_ctx_t  *ctx = data;
+
+    ngx_int_t                     rc;
+    ngx_pid_t                     stream;
+    ngx_connection_t             *c;
+    ngx_http_request_t           *r;
+    ngx_http_mcp_main_conf_t     *mmcf;
+    ngx_http_mcp_session_info_t   info;
+
+    r = ctx->request;
+    c = r->connection;
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    ctx->redis = NULL;
+    ctx->looked_up = 1;
+
+    ngx_memzero(&info, sizeof(ngx_http_mcp_session_info_t));
+
+    switch (ngx_http_mcp_redis_session_parse(reply, &info)) {
+
+    case NGX_OK:
+        rc = ngx_http_mcp_session_import(mmcf->session_zone,
+                                         &ctx->session_id, &info, c->log);
+        if (rc == NGX_BUSY) {
+            ctx->lookup_failed = 1;
+        }
+
+        break;
+
+    case NGX_DECLINED:
+
+        /* ended on another host, or expired: here too */
+
+        if (ngx_http_mcp_session_delete(mmcf->session_zone, &ctx->session_id,
+                                        &stream)
+            == NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "mcp: session %V ended elsewhere",
+                          &ctx->session_id);
+
+            ngx_http_mcp_stream_end(r, &ctx->session_id, stream);
+        }
+
+        break;
+
+    default:
+        /* no answer: a copy here serves, none means "cannot say" */
+        ctx->lookup_failed = 1;
+        break;
+    }
+
+    rc = ctx->resume(r, ctx);
+
+    if (!(rc == NGX_DONE && ctx->resume_body)) {
+        ngx_http_finalize_request(r, rc);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_mcp_stream_end(ngx_http_request_t *r, ngx_str_t *id,
+    ngx_pid_t stream)
+{
+    ngx_http_mcp_ipc_t  *ipc;
+
+    /* a session's stream ends with it, here or in the worker holding it */
+
+    if (stream == ngx_pid) {
+        (void) ngx_http_mcp_sse_close_session(id);
+
+    } else if (stream != 0) {
+        (void) ngx_http_mcp_ipc_send(stream, NGX_HTTP_MCP_IPC_CLOSE_STREAM,
+                                     id, NULL, 0, NULL, NULL, &ipc);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mcp_unavailable(ngx_http_request_t *r, const char *message)
+{
+    if (ngx_http_mcp_header_out(r, "Retry-After", "1") == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_mcp_reject(r, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
+                               NGX_HTTP_MCP_TRANSPORT_ERROR, message);
 }
 
 

@@ -28,6 +28,9 @@
 #define NGX_HTTP_MCP_NOT_ACCEPTABLE  406
 #define NGX_HTTP_MCP_GONE            410
 
+/* how long a session confirmed by Redis is taken on trust */
+#define NGX_HTTP_MCP_REDIS_CHECK     1000
+
 
 typedef struct {
     ngx_str_t                 name;         /* as configured */
@@ -77,6 +80,11 @@ typedef struct ngx_http_mcp_ipc_s     ngx_http_mcp_ipc_t;
 
 typedef void (*ngx_http_mcp_ipc_handler_pt)(void *data, ngx_int_t rc);
 
+typedef struct ngx_http_mcp_redis_cmd_s  ngx_http_mcp_redis_cmd_t;
+
+/* the reply is a redisReply, or NULL when there is none */
+typedef void (*ngx_http_mcp_redis_handler_pt)(void *data, void *reply);
+
 
 /* one tools/call in flight, a subrequest of the client's POST */
 typedef struct {
@@ -108,11 +116,18 @@ struct ngx_http_mcp_ctx_s {
     ngx_http_mcp_call_t      *call;
     ngx_http_mcp_stream_t    *stream;       /* a GET stream */
     ngx_http_mcp_ipc_t       *ipc;          /* a message to another worker */
+    ngx_http_mcp_redis_cmd_t *redis;        /* a Redis command in flight */
+    json_t                   *pending;      /* an answer held back */
+    ngx_int_t               (*resume)(ngx_http_request_t *r,
+                                      ngx_http_mcp_ctx_t *ctx);
     ngx_buf_t                *error_body;   /* replaces nginx's own page */
     unsigned                  replying:1;
     unsigned                  error_sent:1;
     unsigned                  legacy:1;     /* HTTP with SSE (2024-11-05) */
     unsigned                  notify:1;     /* pushed by a tool backend */
+    unsigned                  resume_body:1; /* resumes a body handler */
+    unsigned                  looked_up:1;  /* Redis was asked */
+    unsigned                  lookup_failed:1;
 };
 
 
@@ -151,6 +166,22 @@ ngx_int_t ngx_http_mcp_redis_init_process(ngx_cycle_t *cycle,
 void ngx_http_mcp_redis_exit_process(void);
 ngx_int_t ngx_http_mcp_redis_state(ngx_str_t *reason);
 ngx_uint_t ngx_http_mcp_redis_reconnects(void);
+ngx_str_t *ngx_http_mcp_redis_prefix(void);
+ngx_int_t ngx_http_mcp_redis_command(ngx_http_mcp_redis_handler_pt handler,
+    void *data, ngx_uint_t argc, const char **argv, const size_t *argvlen,
+    ngx_http_mcp_redis_cmd_t **cmdp);
+void ngx_http_mcp_redis_cancel(ngx_http_mcp_redis_cmd_t *cmd);
+ngx_int_t ngx_http_mcp_redis_session_set(ngx_str_t *id,
+    ngx_http_mcp_session_info_t *info, ngx_http_mcp_redis_handler_pt handler,
+    void *data, ngx_http_mcp_redis_cmd_t **cmdp);
+ngx_int_t ngx_http_mcp_redis_session_get(ngx_str_t *id,
+    ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_cmd_t **cmdp);
+ngx_int_t ngx_http_mcp_redis_session_del(ngx_str_t *id,
+    ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_cmd_t **cmdp);
+ngx_int_t ngx_http_mcp_redis_session_parse(void *reply,
+    ngx_http_mcp_session_info_t *info);
 ngx_table_elt_t *ngx_http_mcp_header_out(ngx_http_request_t *r, char *key,
     char *value);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,

@@ -37,6 +37,8 @@
 #define NGX_HTTP_MCP_REDIS_RETRY_MAX    5000
 #define NGX_HTTP_MCP_REDIS_PING         2000
 
+#define NGX_HTTP_MCP_REDIS_KEY_LEN      256
+
 #define NGX_HTTP_MCP_REDIS_COMMANDS     0
 #define NGX_HTTP_MCP_REDIS_SUBSCRIBER   1
 
@@ -49,8 +51,16 @@ typedef struct {
 } ngx_http_mcp_redis_link_t;
 
 
+struct ngx_http_mcp_redis_cmd_s {
+    ngx_http_mcp_redis_handler_pt   handler;
+    void                           *data;
+    ngx_event_t                     timer;
+};
+
+
 typedef struct {
     ngx_http_mcp_redis_conf_t  *conf;
+    ngx_shm_zone_t             *zone;       /* the sessions */
     ngx_str_t                   node;
     ngx_str_t                   channel;    /* this worker's */
     ngx_http_mcp_redis_link_t   link[2];
@@ -94,6 +104,14 @@ static void ngx_http_mcp_redis_del_write(void *privdata);
 static void ngx_http_mcp_redis_watch(ngx_http_mcp_redis_link_t *link,
     ngx_int_t event, ngx_uint_t on);
 static void ngx_http_mcp_redis_cleanup(void *privdata);
+static void ngx_http_mcp_redis_reply(redisAsyncContext *ac, void *reply,
+    void *privdata);
+static void ngx_http_mcp_redis_command_timeout(ngx_event_t *ev);
+static ngx_int_t ngx_http_mcp_redis_register(void *data, ngx_str_t *id,
+    ngx_http_mcp_session_info_t *info);
+static void ngx_http_mcp_redis_registered(void *data, void *reply);
+static ngx_int_t ngx_http_mcp_redis_session_key(ngx_str_t *id,
+    u_char *key, size_t *len);
 
 
 static ngx_http_mcp_redis_t  ngx_http_mcp_redis;
@@ -275,6 +293,7 @@ ngx_http_mcp_redis_init_process(ngx_cycle_t *cycle,
     ngx_memzero(rd, sizeof(ngx_http_mcp_redis_t));
 
     rd->conf = mmcf->redis;
+    rd->zone = mmcf->session_zone;
     rd->node = mmcf->node_id;
     rd->log = cycle->log;
 
@@ -357,6 +376,135 @@ ngx_uint_t
 ngx_http_mcp_redis_reconnects(void)
 {
     return ngx_http_mcp_redis.reconnects;
+}
+
+
+ngx_str_t *
+ngx_http_mcp_redis_prefix(void)
+{
+    return &ngx_http_mcp_redis.conf->prefix;
+}
+
+
+ngx_int_t
+ngx_http_mcp_redis_command(ngx_http_mcp_redis_handler_pt handler,
+    void *data, ngx_uint_t argc, const char **argv, const size_t *argvlen,
+    ngx_http_mcp_redis_cmd_t **cmdp)
+{
+    ngx_http_mcp_redis_t      *rd;
+    ngx_http_mcp_redis_cmd_t  *cmd;
+
+    /*
+     * The handler gets the reply, or NULL when there is none: Redis is
+     * down, went down meanwhile, or did not answer in command_timeout.
+     * It is called once, never from within this call.
+     */
+
+    rd = &ngx_http_mcp_redis;
+
+    if (cmdp) {
+        *cmdp = NULL;
+    }
+
+    if (!rd->up) {
+        return NGX_DECLINED;
+    }
+
+    cmd = ngx_calloc(sizeof(ngx_http_mcp_redis_cmd_t), rd->log);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    cmd->handler = handler;
+    cmd->data = data;
+
+    if (redisAsyncCommandArgv(rd->link[NGX_HTTP_MCP_REDIS_COMMANDS].ac,
+                              ngx_http_mcp_redis_reply, cmd, (int) argc,
+                              argv, argvlen)
+        != REDIS_OK)
+    {
+        ngx_free(cmd);
+        return NGX_ERROR;
+    }
+
+    if (handler) {
+        cmd->timer.handler = ngx_http_mcp_redis_command_timeout;
+        cmd->timer.data = cmd;
+        cmd->timer.log = rd->log;
+        cmd->timer.cancelable = 1;
+
+        ngx_add_timer(&cmd->timer, rd->conf->command_timeout);
+    }
+
+    if (cmdp) {
+        *cmdp = cmd;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_mcp_redis_cancel(ngx_http_mcp_redis_cmd_t *cmd)
+{
+    /* whoever waited is gone; the reply is dropped when it comes */
+
+    cmd->handler = NULL;
+    cmd->data = NULL;
+
+    if (cmd->timer.timer_set) {
+        ngx_del_timer(&cmd->timer);
+    }
+}
+
+
+static void
+ngx_http_mcp_redis_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    ngx_http_mcp_redis_cmd_t  *cmd = privdata;
+
+    void                           *data;
+    ngx_http_mcp_redis_handler_pt   handler;
+
+    /* hiredis calls this once per command: with the reply, or NULL */
+
+    handler = cmd->handler;
+    data = cmd->data;
+
+    if (cmd->timer.timer_set) {
+        ngx_del_timer(&cmd->timer);
+    }
+
+    ngx_free(cmd);
+
+    if (handler) {
+        handler(data, reply);
+    }
+}
+
+
+static void
+ngx_http_mcp_redis_command_timeout(ngx_event_t *ev)
+{
+    void                           *data;
+    ngx_http_mcp_redis_cmd_t       *cmd;
+    ngx_http_mcp_redis_handler_pt   handler;
+
+    cmd = ev->data;
+
+    handler = cmd->handler;
+    data = cmd->data;
+
+    /* the reply, if it ever comes, finds nobody; the struct goes then */
+
+    cmd->handler = NULL;
+    cmd->data = NULL;
+
+    if (handler) {
+        handler(data, NULL);
+    }
+
+    ngx_http_mcp_redis_drop("no answer within command_timeout");
 }
 
 
@@ -577,6 +725,7 @@ ngx_http_mcp_redis_subscribed(redisAsyncContext *ac, void *r,
 static void
 ngx_http_mcp_redis_ready(void)
 {
+    ngx_uint_t             n;
     ngx_http_mcp_redis_t  *rd;
 
     rd = &ngx_http_mcp_redis;
@@ -600,6 +749,20 @@ ngx_http_mcp_redis_ready(void)
     rd->failures = 0;
 
     ngx_add_timer(&rd->ping, NGX_HTTP_MCP_REDIS_PING);
+
+    /*
+     * The sessions of this host become known everywhere: those made while
+     * Redis was away, and all of them after an outage, since a Redis that
+     * restarted may have lost them.
+     */
+
+    n = ngx_http_mcp_session_register_all(rd->zone, rd->reconnects > 0,
+                                          ngx_http_mcp_redis_register, rd);
+    if (n) {
+        ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
+                      "mcp: redis %V: %ui sessions registered",
+                      &rd->conf->name, n);
+    }
 }
 
 
@@ -889,4 +1052,238 @@ ngx_http_mcp_redis_cleanup(void *privdata)
     ngx_free_connection(c);
 
     c->fd = (ngx_socket_t) -1;
+}
+
+
+/*
+ * Sessions in Redis: <prefix>s:<id> holds "<revision> <legacy>", with the
+ * session zone's idle_timeout as its lifetime, renewed when a host checks
+ * it.
+ */
+
+static ngx_int_t
+ngx_http_mcp_redis_session_key(ngx_str_t *id, u_char *key, size_t *len)
+{
+    u_char     *p;
+    ngx_str_t  *prefix;
+
+    if (ngx_http_mcp_redis.conf == NULL || !ngx_http_mcp_redis.up) {
+        return NGX_DECLINED;
+    }
+
+    prefix = &ngx_http_mcp_redis.conf->prefix;
+
+    if (prefix->len + 2 + id->len > NGX_HTTP_MCP_REDIS_KEY_LEN) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(key, prefix->data, prefix->len);
+    *p++ = 's';
+    *p++ = ':';
+    p = ngx_cpymem(p, id->data, id->len);
+
+    *len = p - key;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_mcp_redis_session_set(ngx_str_t *id,
+    ngx_http_mcp_session_info_t *info, ngx_http_mcp_redis_handler_pt handler,
+    void *data, ngx_http_mcp_redis_cmd_t **cmdp)
+{
+    u_char                *p;
+    size_t                 len[5];
+    ngx_int_t              rc;
+    const char            *argv[5];
+    ngx_http_mcp_redis_t  *rd;
+    u_char                 key[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char                 value[NGX_INT_T_LEN * 2 + 2];
+    u_char                 ttl[NGX_INT_T_LEN];
+
+    rd = &ngx_http_mcp_redis;
+
+    rc = ngx_http_mcp_redis_session_key(id, key, &len[1]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    argv[0] = "SET";
+    len[0] = 3;
+    argv[1] = (char *) key;
+
+    p = ngx_sprintf(value, "%ui %ui", info->version,
+                    (ngx_uint_t) info->legacy);
+    argv[2] = (char *) value;
+    len[2] = p - value;
+
+    argv[3] = "PX";
+    len[3] = 2;
+
+    p = ngx_sprintf(ttl, "%M", ngx_http_mcp_session_idle_timeout(rd->zone));
+    argv[4] = (char *) ttl;
+    len[4] = p - ttl;
+
+    return ngx_http_mcp_redis_command(handler, data, 5, argv, len, cmdp);
+}
+
+
+ngx_int_t
+ngx_http_mcp_redis_session_get(ngx_str_t *id,
+    ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_cmd_t **cmdp)
+{
+    u_char                *p;
+    size_t                 len[3];
+    ngx_int_t              rc;
+    const char            *argv[3];
+    ngx_http_mcp_redis_t  *rd;
+    u_char                 key[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char                 ttl[NGX_INT_T_LEN];
+
+    rd = &ngx_http_mcp_redis;
+
+    rc = ngx_http_mcp_redis_session_key(id, key, &len[1]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* the check renews the lifetime: a session used anywhere lives on */
+
+    argv[0] = "PEXPIRE";
+    len[0] = 7;
+    argv[1] = (char *) key;
+
+    p = ngx_sprintf(ttl, "%M", ngx_http_mcp_session_idle_timeout(rd->zone));
+    argv[2] = (char *) ttl;
+    len[2] = p - ttl;
+
+    rc = ngx_http_mcp_redis_command(NULL, NULL, 3, argv, len, NULL);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    argv[0] = "GET";
+    len[0] = 3;
+
+    return ngx_http_mcp_redis_command(handler, data, 2, argv, len, cmdp);
+}
+
+
+ngx_int_t
+ngx_http_mcp_redis_session_del(ngx_str_t *id,
+    ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_cmd_t **cmdp)
+{
+    size_t       len[2];
+    ngx_int_t    rc;
+    const char  *argv[2];
+    u_char       key[NGX_HTTP_MCP_REDIS_KEY_LEN];
+
+    rc = ngx_http_mcp_redis_session_key(id, key, &len[1]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    argv[0] = "DEL";
+    len[0] = 3;
+    argv[1] = (char *) key;
+
+    return ngx_http_mcp_redis_command(handler, data, 2, argv, len, cmdp);
+}
+
+
+ngx_int_t
+ngx_http_mcp_redis_session_parse(void *r, ngx_http_mcp_session_info_t *info)
+{
+    redisReply  *reply = r;
+
+    u_char      *p, *last;
+    ngx_int_t    version, legacy;
+
+    /* NGX_OK: a session; NGX_DECLINED: none; NGX_ERROR: no answer */
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (reply->type == REDIS_REPLY_NIL) {
+        return NGX_DECLINED;
+    }
+
+    if (reply->type != REDIS_REPLY_STRING) {
+        return NGX_ERROR;
+    }
+
+    p = (u_char *) reply->str;
+    last = p + reply->len;
+
+    /* "<revision> <legacy>"; anything else is not one of ours */
+
+    version = 0;
+
+    while (p < last && *p >= '0' && *p <= '9' && version < 100) {
+        version = version * 10 + (*p++ - '0');
+    }
+
+    if (p + 2 != last || *p != ' ' || (p[1] != '0' && p[1] != '1')
+        || version > NGX_HTTP_MCP_V_LATEST)
+    {
+        return NGX_ERROR;
+    }
+
+    legacy = p[1] - '0';
+
+    info->version = version;
+    info->legacy = legacy;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_redis_register(void *data, ngx_str_t *id,
+    ngx_http_mcp_session_info_t *info)
+{
+    u_char  *copy;
+
+    /* called with the session zone locked: it only queues the command */
+
+    copy = ngx_alloc(NGX_HTTP_MCP_SESSION_ID_LEN, ngx_http_mcp_redis.log);
+    if (copy == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(copy, id->data, NGX_HTTP_MCP_SESSION_ID_LEN);
+
+    if (ngx_http_mcp_redis_session_set(id, info,
+                                       ngx_http_mcp_redis_registered, copy,
+                                       NULL)
+        != NGX_OK)
+    {
+        ngx_free(copy);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mcp_redis_registered(void *data, void *r)
+{
+    u_char      *copy = data;
+    redisReply  *reply = r;
+
+    ngx_str_t  id;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        /* tried again when Redis is back */
+        id.data = copy;
+        id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
+        ngx_http_mcp_session_mark(ngx_http_mcp_redis.zone, &id, 0);
+    }
+
+    ngx_free(copy);
 }

@@ -27,10 +27,11 @@ typedef struct {
     u_char                    color;
     u_char                    version;
     u_char                    legacy;
-    u_char                    pad;
+    u_char                    registered;   /* in Redis, when configured */
     ngx_pid_t                 stream;       /* worker holding the GET stream */
     uint32_t                  serial;       /* streams opened so far */
     ngx_msec_t                last;
+    ngx_msec_t                checked;      /* last confirmed by Redis */
     ngx_queue_t               queue;
     u_char                    id[NGX_HTTP_MCP_SESSION_ID_LEN];
 } ngx_http_mcp_session_node_t;
@@ -71,6 +72,8 @@ static ngx_int_t ngx_http_mcp_session_idle(ngx_http_mcp_session_ctx_t *ctx,
 static ngx_int_t ngx_http_mcp_session_evict(ngx_http_mcp_session_ctx_t *ctx);
 static ngx_http_mcp_session_node_t *ngx_http_mcp_session_locate(
     ngx_http_mcp_session_ctx_t *ctx, ngx_str_t *id);
+static ngx_int_t ngx_http_mcp_session_insert(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *id, ngx_http_mcp_session_info_t *info, ngx_log_t *log);
 
 
 #define ngx_http_mcp_session_node(node)                                      \
@@ -458,11 +461,8 @@ ngx_int_t
 ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
     ngx_http_mcp_session_info_t *info, u_char *id, ngx_log_t *log)
 {
-    ngx_uint_t                    evicted;
-    ngx_rbtree_node_t            *node;
-    ngx_http_mcp_session_ctx_t   *ctx;
-    ngx_http_mcp_session_node_t  *sn;
-    u_char                        raw[NGX_HTTP_MCP_SESSION_BYTES];
+    ngx_str_t  sid;
+    u_char     raw[NGX_HTTP_MCP_SESSION_BYTES];
 
     if (RAND_bytes(raw, sizeof(raw)) != 1) {
         ngx_log_error(NGX_LOG_ALERT, log, 0,
@@ -472,9 +472,81 @@ ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
 
     ngx_hex_dump(id, raw, sizeof(raw));
 
+    sid.data = id;
+    sid.len = NGX_HTTP_MCP_SESSION_ID_LEN;
+
+    info->registered = 0;
+
+    return ngx_http_mcp_session_insert(shm_zone, &sid, info, log);
+}
+
+
+ngx_int_t
+ngx_http_mcp_session_import(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_http_mcp_session_info_t *info, ngx_log_t *log)
+{
+    ngx_int_t                     rc;
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    /* a session known to Redis, made or refreshed here */
+
+    if (id->len != NGX_HTTP_MCP_SESSION_ID_LEN) {
+        return NGX_DECLINED;
+    }
+
     ctx = shm_zone->data;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    sn = ngx_http_mcp_session_locate(ctx, id);
+
+    if (sn) {
+        if (sn->version == 0) {
+            sn->version = (u_char) info->version;
+        }
+
+        sn->legacy = (u_char) info->legacy;
+        sn->registered = 1;
+        sn->checked = ngx_current_msec;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    if (sn) {
+        return NGX_OK;
+    }
+
+    info->stream = 0;
+    info->registered = 1;
+
+    rc = ngx_http_mcp_session_insert(shm_zone, id, info, log);
+
+    return (rc == NGX_DECLINED) ? NGX_OK : rc;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_session_insert(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_http_mcp_session_info_t *info, ngx_log_t *log)
+{
+    ngx_uint_t                    evicted;
+    ngx_rbtree_node_t            *node;
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    /* two workers may import the same session at once: one wins */
+
+    if (ngx_http_mcp_session_lookup(ctx, id->data,
+                                    ngx_crc32_short(id->data, id->len)))
+    {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_DECLINED;
+    }
 
     evicted = 0;
 
@@ -489,11 +561,12 @@ ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
         return NGX_BUSY;
     }
 
-    node->key = ngx_crc32_short(id, NGX_HTTP_MCP_SESSION_ID_LEN);
+    node->key = ngx_crc32_short(id->data, id->len);
 
     sn = ngx_http_mcp_session_node(node);
     sn->version = (u_char) info->version;
     sn->legacy = (u_char) info->legacy;
+    sn->registered = (u_char) info->registered;
 
     /* a legacy session is born with its stream, held by the creator */
     sn->stream = info->stream;
@@ -501,7 +574,8 @@ ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
     info->serial = sn->serial;
 
     sn->last = ngx_current_msec;
-    ngx_memcpy(sn->id, id, NGX_HTTP_MCP_SESSION_ID_LEN);
+    sn->checked = ngx_current_msec;
+    ngx_memcpy(sn->id, id->data, NGX_HTTP_MCP_SESSION_ID_LEN);
 
     ngx_rbtree_insert(&ctx->sh->rbtree, node);
     ngx_queue_insert_head(&ctx->sh->queue, &sn->queue);
@@ -516,6 +590,79 @@ ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
     }
 
     return NGX_OK;
+}
+
+
+void
+ngx_http_mcp_session_mark(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_uint_t registered)
+{
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    /* Redis has it now (or, after a failed write, does not) */
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    sn = ngx_http_mcp_session_locate(ctx, id);
+
+    if (sn) {
+        sn->registered = (u_char) registered;
+        sn->checked = ngx_current_msec;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+ngx_uint_t
+ngx_http_mcp_session_register_all(ngx_shm_zone_t *shm_zone, ngx_uint_t all,
+    ngx_http_mcp_session_walk_pt handler, void *data)
+{
+    ngx_uint_t                    n;
+    ngx_queue_t                  *q;
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+    ngx_http_mcp_session_info_t   info;
+    ngx_str_t                     id;
+
+    /*
+     * Sessions made while Redis was away (or all of them, for a Redis
+     * that may have lost them), handed over; the handler only queues a
+     * command, so the lock is held briefly.  Legacy sessions stay here.
+     */
+
+    ctx = shm_zone->data;
+    n = 0;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    for (q = ngx_queue_head(&ctx->sh->queue);
+         q != ngx_queue_sentinel(&ctx->sh->queue);
+         q = ngx_queue_next(q))
+    {
+        sn = ngx_queue_data(q, ngx_http_mcp_session_node_t, queue);
+
+        if ((sn->registered && !all) || sn->legacy) {
+            continue;
+        }
+
+        id.data = sn->id;
+        id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
+        info.version = sn->version;
+        info.legacy = sn->legacy;
+
+        if (handler(data, &id, &info) == NGX_OK) {
+            sn->registered = 1;
+            n++;
+        }
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return n;
 }
 
 
@@ -569,6 +716,8 @@ ngx_http_mcp_session_find(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
         info->legacy = sn->legacy;
         info->stream = sn->stream;
         info->serial = sn->serial;
+        info->registered = sn->registered;
+        info->checked = sn->checked;
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -754,4 +903,15 @@ ngx_http_mcp_session_instance(ngx_shm_zone_t *shm_zone, ngx_str_t *name)
 
     name->data = ctx->sh->instance;
     name->len = NGX_HTTP_MCP_INSTANCE_LEN;
+}
+
+
+ngx_msec_t
+ngx_http_mcp_session_idle_timeout(ngx_shm_zone_t *shm_zone)
+{
+    ngx_http_mcp_session_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    return ctx->idle_timeout;
 }

@@ -31,14 +31,27 @@ typedef struct {
     ngx_uint_t                version;      /* 0: not initialized yet */
     ngx_pid_t                 stream;       /* worker holding the stream */
     uint32_t                  serial;       /* streams opened so far */
+    ngx_msec_t                checked;      /* last confirmed by Redis */
     unsigned                  legacy:1;     /* HTTP with SSE (2024-11-05) */
+    unsigned                  registered:1; /* in Redis */
 } ngx_http_mcp_session_info_t;
+
+
+/* NGX_OK when the session is taken care of */
+typedef ngx_int_t (*ngx_http_mcp_session_walk_pt)(void *data, ngx_str_t *id,
+    ngx_http_mcp_session_info_t *info);
 
 
 char *ngx_http_mcp_session_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
     ngx_http_mcp_session_info_t *info, u_char *id, ngx_log_t *log);
+ngx_int_t ngx_http_mcp_session_import(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *id, ngx_http_mcp_session_info_t *info, ngx_log_t *log);
+void ngx_http_mcp_session_mark(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_uint_t registered);
+ngx_uint_t ngx_http_mcp_session_register_all(ngx_shm_zone_t *shm_zone,
+    ngx_uint_t all, ngx_http_mcp_session_walk_pt handler, void *data);
 ngx_int_t ngx_http_mcp_session_find(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
     ngx_http_mcp_session_info_t *info);
 ngx_int_t ngx_http_mcp_session_delete(ngx_shm_zone_t *shm_zone,
@@ -51,6 +64,7 @@ void ngx_http_mcp_session_stream_release(ngx_shm_zone_t *shm_zone,
     ngx_str_t *id, ngx_pid_t pid);
 ngx_int_t ngx_http_mcp_session_ready(ngx_shm_zone_t *shm_zone,
     ngx_uint_t *sessions);
+ngx_msec_t ngx_http_mcp_session_idle_timeout(ngx_shm_zone_t *shm_zone);
 void ngx_http_mcp_session_instance(ngx_shm_zone_t *shm_zone,
     ngx_str_t *name);
 void ngx_http_mcp_session_count(ngx_shm_zone_t *shm_zone, ngx_uint_t what);

@@ -1,0 +1,136 @@
+# Streamable HTTP sessions across hosts: two nginx instances (separate
+# prefixes, session zones and node ids) share one real redis-server; a
+# session initialized on A is valid on B, a DELETE on B ends it on A within
+# the one-second check, and in a Redis outage each host keeps its own
+# sessions while a session it cannot check gets 503 with Retry-After.
+# README "mcp_redis" and "Sessions across hosts".
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::McpNginx;
+use Time::HiRes qw(time sleep);
+
+my $redis = start_redis();
+my $rport = $redis->port;
+
+my $backend = start_backend('example_backend.py');
+
+sub instance {
+    my ($node) = @_;
+    return start_nginx(
+        workers => 2,
+        http_config => "mcp_session_zone zone=mcp:1m;\n"
+                     . "mcp_redis 127.0.0.1:$rport prefix=t24: "
+                     . "connect_timeout=500ms command_timeout=500ms;\n"
+                     . "mcp_node_id $node;",
+        backend_port => $backend->port,
+        config => <<'CONF');
+location = /mcp {
+    mcp;
+    mcp_tool echo /tools/echo description="Echo";
+}
+location /tools/ {
+    internal;
+    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
+}
+location = /ready { mcp_health ready; }
+CONF
+}
+
+my $a = instance('node-a');
+my $b = instance('node-b');
+
+sub wait_for {
+    my ($seconds, $cond) = @_;
+    my $end = time + $seconds;
+    while (time < $end) {
+        return 1 if $cond->();
+        sleep 0.05;
+    }
+    return 0;
+}
+
+sub ready { http_request(port => $_[0]->port, path => '/ready')->status }
+
+ok(wait_for(5, sub { ready($a) == 200 && ready($b) == 200 }),
+   'both instances are ready with Redis');
+
+sub call {
+    my ($nginx, $sid, $method, $params) = @_;
+    return json_rpc(port => $nginx->port, session => $sid,
+                    version => '2025-06-18',
+                    message => { jsonrpc => '2.0', id => 1,
+                                 method => $method,
+                                 params => $params // {} });
+}
+
+my ($sid) = mcp_initialize(port => $a->port, version => '2025-06-18');
+like($sid, qr/^[0-9a-f]{32}$/, 'initialize on A');
+is($redis->cli('GET', "t24:s:$sid"), '3 0',
+   'the session is in Redis before the client has its id');
+my $ttl = $redis->cli('PTTL', "t24:s:$sid");
+cmp_ok($ttl, '>', 3_500_000, "with the zone's idle_timeout as lifetime ($ttl ms)");
+
+my $r = call($b, $sid, 'tools/list');
+is($r->status, 200, 'tools/list for it on B: 200');
+is($r->json->{result}{tools}[0]{name}, 'echo', 'with B\'s tools');
+
+$r = call($b, $sid, 'tools/call', { name => 'echo', arguments => { message => 'hi' } });
+is($r->status, 200, 'tools/call on B: 200');
+like($r->body, qr/hi/, 'answered by the tool through B');
+
+$r = call($a, $sid, 'ping');
+is($r->status, 200, 'and A still takes it');
+
+$r = call($b, '0123456789abcdef0123456789abcdef', 'ping');
+is($r->status, 404, 'an unknown session on B: 404');
+
+# DELETE on B: A sees it gone within its one-second check
+$r = http_request(port => $b->port, method => 'DELETE', path => '/mcp',
+                  headers => [['Mcp-Session-Id', $sid]]);
+is($r->status, 200, 'DELETE on B: 200');
+is($redis->cli('EXISTS', "t24:s:$sid"), '0', 'the session is gone from Redis');
+my $t0 = time;
+ok(wait_for(3, sub { call($a, $sid, 'ping')->status == 404 }),
+   sprintf('A answers 404 for it (%.1f s after the DELETE)', time - $t0));
+
+# a session used on both
+my ($s2) = mcp_initialize(port => $a->port, version => '2025-06-18');
+is(call($b, $s2, 'ping')->status, 200, 'a second session, used on B');
+my ($s3) = mcp_initialize(port => $a->port, version => '2025-06-18');
+
+# Redis goes away
+$redis->stop;
+ok(wait_for(3, sub { ready($a) == 503 && ready($b) == 503 }),
+   'Redis killed: both instances are not ready');
+
+is(call($a, $s2, 'ping')->status, 200,
+   'A keeps serving its own session from its zone');
+is(call($b, $s2, 'ping')->status, 200,
+   'B keeps serving the session it already knows');
+$r = call($b, $s3, 'ping');
+is($r->status, 503, 'B cannot check a session it never saw: 503');
+is($r->header('Retry-After'), '1', 'with Retry-After');
+is($r->json->{error}{code}, -32000, 'and a JSON-RPC error');
+
+my ($s4) = mcp_initialize(port => $a->port, version => '2025-06-18');
+like($s4 // '', qr/^[0-9a-f]{32}$/, 'a new session on A during the outage');
+
+# Redis returns empty: A registers its sessions again
+$redis->start;
+ok(wait_for(8, sub { ready($a) == 200 && ready($b) == 200 }),
+   'Redis back: both ready again, no reload');
+ok(wait_for(3, sub { $redis->cli('EXISTS', "t24:s:$s4") eq '1' }),
+   'the session made during the outage is registered');
+ok(wait_for(3, sub { $redis->cli('EXISTS', "t24:s:$s3") eq '1' }),
+   'and the older ones, which the new Redis had lost');
+is(call($b, $s4, 'ping')->status, 200, 'B takes the outage session');
+is(call($b, $s3, 'ping')->status, 200, 'and the older one');
+
+for my $n ($a, $b) {
+    unlike($n->error_log, qr/\[(alert|crit|emerg)\]/, 'no alert on ' . $n->port);
+}
+
+done_testing();
