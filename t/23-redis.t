@@ -57,15 +57,6 @@ my $port = $nginx->port;
 
 sub ready { http_request(port => $port, path => '/ready') }
 
-sub wait_for {
-    my ($seconds, $cond) = @_;
-    my $end = time + $seconds;
-    while (time < $end) {
-        return 1 if $cond->();
-        sleep 0.05;
-    }
-    return 0;
-}
 
 sub channels { sort split /\n/, $redis->cli('PUBSUB', 'CHANNELS', 't23:*') }
 sub nchannels { my @c = channels(); scalar @c }

@@ -42,15 +42,6 @@ CONF
 my $a = instance('node-a');
 my $b = instance('node-b');
 
-sub wait_for {
-    my ($seconds, $cond) = @_;
-    my $end = time + $seconds;
-    while (time < $end) {
-        return 1 if $cond->();
-        sleep 0.05;
-    }
-    return 0;
-}
 
 sub ready { http_request(port => $_[0]->port, path => '/ready')->status }
 

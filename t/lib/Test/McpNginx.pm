@@ -23,7 +23,7 @@ our $VERSION = '1.00';
 our @ISA     = ('Exporter');
 our @EXPORT  = qw(repo_root module_path nginx_binary free_port start_nginx
                   start_backend start_redis http_request json_rpc
-                  mcp_initialize run_blocks);
+                  mcp_initialize run_blocks wait_for);
 our @EXPORT_OK = qw(parse_blocks json_subset_diff json_equal_diff);
 
 # The nginx instance serving the block being run (for request_eval code).
@@ -394,6 +394,17 @@ sub start_backend {
         Carp::croak("backend $script did not start listening on port $port:\n$out");
     }
     return $self;
+}
+
+# true as soon as $cond is, false after $seconds
+sub wait_for {
+    my ($seconds, $cond) = @_;
+    my $end = _now() + $seconds;
+    while (_now() < $end) {
+        return 1 if $cond->();
+        Time::HiRes::sleep(0.05);
+    }
+    return 0;
 }
 
 # A redis-server of its own on a free loopback port, no persistence.
@@ -1084,6 +1095,9 @@ and at exit.
 B<start_backend($script, @args)> runs C<python3 tools/$script --host
 127.0.0.1 --port PORT @args> and waits until it listens. Methods: C<port>,
 C<pid>, C<log_text>, C<stop>.
+
+B<wait_for($seconds, $cond)>: true as soon as C<< $cond->() >> is, false
+when C<$seconds> pass first.
 
 B<start_redis(%o)> runs Debian's C<redis-server> on a free loopback port
 (or C<port>), without persistence, and waits until it listens. Methods:
