@@ -76,12 +76,16 @@ static ngx_int_t ngx_http_mcp_legacy_initialize(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_msg_t *msg, json_t **slot);
 static ngx_int_t ngx_http_mcp_legacy_open(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx);
+static void ngx_http_mcp_legacy_registered(void *data, void *reply);
+static ngx_int_t ngx_http_mcp_legacy_stream(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
 static ngx_int_t ngx_http_mcp_endpoint(ngx_http_request_t *r,
     ngx_str_t *id, ngx_str_t *url);
 static ngx_int_t ngx_http_mcp_url_check(ngx_http_request_t *r,
     ngx_str_t *value, const char *directive);
 static ngx_int_t ngx_http_mcp_deliver(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, json_t *json);
+static void ngx_http_mcp_owner_found(void *data, void *reply);
 static void ngx_http_mcp_delivery_done(void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_mcp_delivered(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, ngx_int_t rc);
@@ -293,7 +297,9 @@ ngx_http_mcp_ctx_cleanup(void *data)
 {
     ngx_http_mcp_ctx_t  *ctx = data;
 
-    ngx_uint_t  i;
+    ngx_pid_t                  pid;
+    ngx_uint_t                 i;
+    ngx_http_mcp_main_conf_t  *mmcf;
 
     if (ctx->ipc) {
         ngx_http_mcp_ipc_detach(ctx->ipc);
@@ -303,6 +309,22 @@ ngx_http_mcp_ctx_cleanup(void *data)
     if (ctx->redis) {
         ngx_http_mcp_redis_cancel(ctx->redis);
         ctx->redis = NULL;
+    }
+
+    if (ctx->msg) {
+        ngx_http_mcp_redis_msg_cancel(ctx->msg);
+        ctx->msg = NULL;
+    }
+
+    if (ctx->opening) {
+        /* a legacy session whose stream never opened */
+
+        mmcf = ngx_http_get_module_main_conf(ctx->request,
+                                             ngx_http_mcp_module);
+
+        (void) ngx_http_mcp_session_delete(mmcf->session_zone,
+                                           &ctx->session_id, &pid);
+        ngx_http_mcp_redis_owner_release(&ctx->session_id, 1);
     }
 
     json_decref(ctx->pending);
@@ -1160,6 +1182,10 @@ ngx_http_mcp_delete_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
 
     ngx_http_mcp_stream_end(r, &ctx->session_id, stream);
 
+    if (stream == 0) {
+        ngx_http_mcp_redis_close_remote(&ctx->session_id);
+    }
+
     return ngx_http_mcp_send_empty(r, NGX_HTTP_OK);
 }
 
@@ -1278,11 +1304,11 @@ ngx_http_mcp_legacy_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
 {
     u_char                       *id;
     ngx_int_t                     rc;
-    ngx_str_t                     endpoint;
-    ngx_pid_t                     pid;
+    ngx_http_mcp_loc_conf_t      *mlcf;
     ngx_http_mcp_main_conf_t     *mmcf;
     ngx_http_mcp_session_info_t   info;
 
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
 
     /*
@@ -1316,17 +1342,64 @@ ngx_http_mcp_legacy_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     ctx->session_id.data = id;
     ctx->session_id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
     ctx->legacy = 1;
+    ctx->opening = 1;
 
-    if (ngx_http_mcp_endpoint(r, &ctx->session_id, &endpoint) != NGX_OK) {
-        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    /*
+     * With Redis, every host learns the session and where its stream is
+     * before the client learns where to POST.
+     */
 
-    } else {
-        rc = ngx_http_mcp_sse_open(r, ctx, info.serial, &endpoint);
+    if (ngx_http_mcp_redis_session_set(&ctx->session_id, &info, NULL, NULL,
+                                       NULL)
+        == NGX_OK
+        && ngx_http_mcp_redis_owner_set(&ctx->session_id,
+                                        NGX_HTTP_MCP_SSE_OWNER_TTL(mlcf), 0,
+                                        ngx_http_mcp_legacy_registered, ctx,
+                                        &ctx->redis)
+           == NGX_OK)
+    {
+        r->main->count++;
+        return NGX_DONE;
     }
 
-    if (rc != NGX_DONE && ctx->stream == NULL) {
-        (void) ngx_http_mcp_session_delete(mmcf->session_zone,
-                                           &ctx->session_id, &pid);
+    return ngx_http_mcp_legacy_stream(r, ctx);
+}
+
+
+static void
+ngx_http_mcp_legacy_registered(void *data, void *reply)
+{
+    ngx_http_mcp_ctx_t  *ctx = data;
+
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+    ctx->redis = NULL;
+
+    /* without an answer the session is this host's only */
+
+    ngx_http_finalize_request(r, ngx_http_mcp_legacy_stream(r, ctx));
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_legacy_stream(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    ngx_int_t   rc;
+    ngx_str_t   endpoint;
+
+    if (ngx_http_mcp_endpoint(r, &ctx->session_id, &endpoint) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_mcp_sse_open(r, ctx, 1, &endpoint);
+
+    if (ctx->stream) {
+        /* the stream's end ends the session from now on */
+        ctx->opening = 0;
     }
 
     return rc;
@@ -1581,10 +1654,31 @@ ngx_http_mcp_deliver(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
     if (ngx_http_mcp_session_find(mmcf->session_zone, &ctx->session_id,
                                   &info)
-        != NGX_OK
-        || info.stream == 0)
+        != NGX_OK)
     {
         return ngx_http_mcp_delivered(r, ctx, NGX_DECLINED);
+    }
+
+    if (info.stream == 0) {
+        if (mmcf->redis == NULL) {
+            return ngx_http_mcp_delivered(r, ctx, NGX_DECLINED);
+        }
+
+        /* no stream on this host: Redis says which host holds it */
+
+        ctx->delivery.data = data;
+        ctx->delivery.len = len;
+
+        rc = ngx_http_mcp_redis_owner_get(&ctx->session_id,
+                                          ngx_http_mcp_owner_found, ctx,
+                                          &ctx->redis);
+        if (rc != NGX_OK) {
+            /* it may be on another host, which cannot be reached now */
+            return ngx_http_mcp_delivered(r, ctx, NGX_BUSY);
+        }
+
+        r->main->count++;
+        return NGX_DONE;
     }
 
     if (info.stream == ngx_pid) {
@@ -1627,6 +1721,55 @@ ngx_http_mcp_deliver(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
 
 static void
+ngx_http_mcp_owner_found(void *data, void *reply)
+{
+    ngx_http_mcp_ctx_t  *ctx = data;
+
+    ngx_int_t            rc;
+    ngx_pid_t            pid;
+    ngx_str_t            owner;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+    ctx->redis = NULL;
+
+    rc = ngx_http_mcp_redis_owner(reply, &owner, &pid);
+
+    if (rc == NGX_OK && pid) {
+        /* on this host after all, in another worker */
+
+        rc = ngx_http_mcp_ipc_send(pid, NGX_HTTP_MCP_IPC_DELIVER,
+                                   &ctx->session_id, ctx->delivery.data,
+                                   ctx->delivery.len,
+                                   ngx_http_mcp_delivery_done, ctx,
+                                   &ctx->ipc);
+
+    } else if (rc == NGX_OK) {
+        ctx->via_redis = 1;
+
+        rc = ngx_http_mcp_redis_send(&owner, NGX_HTTP_MCP_IPC_DELIVER,
+                                     &ctx->session_id, ctx->delivery.data,
+                                     ctx->delivery.len,
+                                     ngx_http_mcp_delivery_done, ctx,
+                                     &ctx->msg);
+
+    } else if (rc == NGX_ERROR) {
+        rc = NGX_BUSY;
+    }
+
+    if (rc == NGX_AGAIN) {
+        /* still waiting, on the same reference */
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_mcp_delivered(r, ctx, rc));
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
 ngx_http_mcp_delivery_done(void *data, ngx_int_t rc)
 {
     ngx_http_mcp_ctx_t  *ctx = data;
@@ -1638,11 +1781,14 @@ ngx_http_mcp_delivery_done(void *data, ngx_int_t rc)
     r = ctx->request;
     c = r->connection;
     ctx->ipc = NULL;
+    ctx->msg = NULL;
 
     if (rc == NGX_OK) {
         mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
         ngx_http_mcp_session_count(mmcf->session_zone,
-                                   NGX_HTTP_MCP_DELIVERED_IPC);
+                                   ctx->via_redis
+                                   ? NGX_HTTP_MCP_DELIVERED_REDIS
+                                   : NGX_HTTP_MCP_DELIVERED_IPC);
     }
 
     ngx_http_finalize_request(r, ngx_http_mcp_delivered(r, ctx, rc));
@@ -1891,12 +2037,11 @@ ngx_http_mcp_session_lookup(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
     if (found) {
         if (rc != NGX_OK
-            || info->legacy
             || !info->registered
             || (ngx_msec_int_t) (ngx_current_msec - info->checked)
                < NGX_HTTP_MCP_REDIS_CHECK)
         {
-            /* in an outage, and for legacy sessions, this host decides */
+            /* in an outage, or for a session Redis does not hold */
             return NGX_OK;
         }
 

@@ -119,6 +119,13 @@ ngx_http_mcp_health_handler(ngx_http_request_t *r)
                 "failed", (json_int_t) ngx_http_mcp_session_counter(
                               mmcf->session_zone,
                               NGX_HTTP_MCP_DELIVERY_FAILED)));
+
+        if (mmcf->redis) {
+            json_object_set_new(json_object_get(json, "messages"), "redis",
+                json_integer((json_int_t) ngx_http_mcp_session_counter(
+                                 mmcf->session_zone,
+                                 NGX_HTTP_MCP_DELIVERED_REDIS)));
+        }
     }
 
     return ngx_http_mcp_health_send(r, status, json);

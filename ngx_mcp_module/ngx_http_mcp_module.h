@@ -28,6 +28,10 @@
 #define NGX_HTTP_MCP_NOT_ACCEPTABLE  406
 #define NGX_HTTP_MCP_GONE            410
 
+/* a stream's ownership in Redis outlives a few missed keepalives */
+#define NGX_HTTP_MCP_SSE_OWNER_TTL(mlcf)                                     \
+    ngx_max(3 * (mlcf)->sse_ping_interval, 3000)
+
 /* how long a session confirmed by Redis is taken on trust */
 #define NGX_HTTP_MCP_REDIS_CHECK     1000
 
@@ -81,6 +85,7 @@ typedef struct ngx_http_mcp_ipc_s     ngx_http_mcp_ipc_t;
 typedef void (*ngx_http_mcp_ipc_handler_pt)(void *data, ngx_int_t rc);
 
 typedef struct ngx_http_mcp_redis_cmd_s  ngx_http_mcp_redis_cmd_t;
+typedef struct ngx_http_mcp_redis_msg_s  ngx_http_mcp_redis_msg_t;
 
 /* the reply is a redisReply, or NULL when there is none */
 typedef void (*ngx_http_mcp_redis_handler_pt)(void *data, void *reply);
@@ -117,6 +122,8 @@ struct ngx_http_mcp_ctx_s {
     ngx_http_mcp_stream_t    *stream;       /* a GET stream */
     ngx_http_mcp_ipc_t       *ipc;          /* a message to another worker */
     ngx_http_mcp_redis_cmd_t *redis;        /* a Redis command in flight */
+    ngx_http_mcp_redis_msg_t *msg;          /* a message to another host */
+    ngx_str_t                 delivery;     /* what it carries */
     json_t                   *pending;      /* an answer held back */
     ngx_int_t               (*resume)(ngx_http_request_t *r,
                                       ngx_http_mcp_ctx_t *ctx);
@@ -128,6 +135,8 @@ struct ngx_http_mcp_ctx_s {
     unsigned                  resume_body:1; /* resumes a body handler */
     unsigned                  looked_up:1;  /* Redis was asked */
     unsigned                  lookup_failed:1;
+    unsigned                  via_redis:1;
+    unsigned                  opening:1;    /* a legacy stream, not yet */
 };
 
 
@@ -182,6 +191,23 @@ ngx_int_t ngx_http_mcp_redis_session_del(ngx_str_t *id,
     ngx_http_mcp_redis_cmd_t **cmdp);
 ngx_int_t ngx_http_mcp_redis_session_parse(void *reply,
     ngx_http_mcp_session_info_t *info);
+ngx_int_t ngx_http_mcp_redis_send(ngx_str_t *owner, ngx_uint_t type,
+    ngx_str_t *id, u_char *payload, size_t len,
+    ngx_http_mcp_ipc_handler_pt handler, void *data,
+    ngx_http_mcp_redis_msg_t **msgp);
+void ngx_http_mcp_redis_msg_cancel(ngx_http_mcp_redis_msg_t *msg);
+ngx_int_t ngx_http_mcp_redis_owner_set(ngx_str_t *id, ngx_msec_t ttl,
+    ngx_uint_t nx, ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_cmd_t **cmdp);
+ngx_int_t ngx_http_mcp_redis_owner_get(ngx_str_t *id,
+    ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_cmd_t **cmdp);
+void ngx_http_mcp_redis_owner_release(ngx_str_t *id, ngx_uint_t legacy);
+void ngx_http_mcp_redis_stream_alive(ngx_str_t *id, ngx_msec_t ttl,
+    ngx_uint_t legacy);
+void ngx_http_mcp_redis_close_remote(ngx_str_t *id);
+ngx_int_t ngx_http_mcp_redis_owner(void *reply, ngx_str_t *owner,
+    ngx_pid_t *pid);
 ngx_table_elt_t *ngx_http_mcp_header_out(ngx_http_request_t *r, char *key,
     char *value);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,

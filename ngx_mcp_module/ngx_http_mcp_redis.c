@@ -39,6 +39,9 @@
 
 #define NGX_HTTP_MCP_REDIS_KEY_LEN      256
 
+/* as for messages between the workers of one host */
+#define NGX_HTTP_MCP_REDIS_ANSWER       5000
+
 #define NGX_HTTP_MCP_REDIS_COMMANDS     0
 #define NGX_HTTP_MCP_REDIS_SUBSCRIBER   1
 
@@ -49,6 +52,17 @@ typedef struct {
     const char               *role;
     unsigned                  ready:1;
 } ngx_http_mcp_redis_link_t;
+
+
+/* a message for a stream on another host, waiting for its answer */
+struct ngx_http_mcp_redis_msg_s {
+    ngx_rbtree_node_t               node;       /* key: sequence number */
+    ngx_http_mcp_ipc_handler_pt     handler;
+    void                           *data;
+    ngx_event_t                     timer;
+    ngx_http_mcp_redis_cmd_t       *publish;
+    unsigned                        published:1;
+};
 
 
 struct ngx_http_mcp_redis_cmd_s {
@@ -69,6 +83,9 @@ typedef struct {
     ngx_event_t                 pong;       /* the PING's deadline */
     ngx_uint_t                  failures;
     ngx_uint_t                  reconnects;
+    ngx_rbtree_t                pending;    /* messages sent, by number */
+    ngx_rbtree_node_t           sentinel;
+    ngx_rbtree_key_t            seq;
     ngx_log_t                  *log;
     unsigned                    up:1;
     unsigned                    connecting:1;
@@ -112,6 +129,16 @@ static ngx_int_t ngx_http_mcp_redis_register(void *data, ngx_str_t *id,
 static void ngx_http_mcp_redis_registered(void *data, void *reply);
 static ngx_int_t ngx_http_mcp_redis_session_key(ngx_str_t *id,
     u_char *key, size_t *len);
+static ngx_int_t ngx_http_mcp_redis_key(char kind, ngx_str_t *id,
+    u_char *key, size_t *len);
+static void ngx_http_mcp_redis_message(u_char *data, size_t len);
+static void ngx_http_mcp_redis_published(void *data, void *reply);
+static void ngx_http_mcp_redis_msg_timeout(ngx_event_t *ev);
+static void ngx_http_mcp_redis_msg_done(ngx_http_mcp_redis_msg_t *msg,
+    ngx_int_t rc);
+static void ngx_http_mcp_redis_answer(u_char *channel, size_t len,
+    u_char *seq, size_t seqlen, ngx_int_t rc);
+static void ngx_http_mcp_redis_close_owner(void *data, void *reply);
 
 
 static ngx_http_mcp_redis_t  ngx_http_mcp_redis;
@@ -311,6 +338,8 @@ ngx_http_mcp_redis_init_process(ngx_cycle_t *cycle,
     p = ngx_sprintf(rd->channel.data, "%Vw:%V:%P%Z", &rd->conf->prefix,
                     &rd->node, ngx_pid);
     rd->channel.len = p - rd->channel.data - 1;
+
+    ngx_rbtree_init(&rd->pending, &rd->sentinel, ngx_rbtree_insert_value);
 
     rd->timer.handler = ngx_http_mcp_redis_timer;
     rd->timer.log = cycle->log;
@@ -718,7 +747,13 @@ ngx_http_mcp_redis_subscribed(redisAsyncContext *ac, void *r,
         return;
     }
 
-    /* messages for this worker's streams come in later steps */
+    if (reply->element[0]->len == 7
+        && ngx_strncmp(reply->element[0]->str, "message", 7) == 0
+        && reply->element[2]->type == REDIS_REPLY_STRING)
+    {
+        ngx_http_mcp_redis_message((u_char *) reply->element[2]->str,
+                                   reply->element[2]->len);
+    }
 }
 
 
@@ -808,6 +843,13 @@ ngx_http_mcp_redis_drop(const char *why)
             /* inside one of its callbacks, hiredis frees it on return */
             redisAsyncFree(ac);
         }
+    }
+
+    /* messages waiting for an answer will not get one now */
+
+    while (rd->pending.root != rd->pending.sentinel) {
+        ngx_http_mcp_redis_msg_done(
+            (ngx_http_mcp_redis_msg_t *) rd->pending.root, NGX_ABORT);
     }
 
     if (rd->ping.timer_set) {
@@ -1064,8 +1106,17 @@ ngx_http_mcp_redis_cleanup(void *privdata)
 static ngx_int_t
 ngx_http_mcp_redis_session_key(ngx_str_t *id, u_char *key, size_t *len)
 {
+    return ngx_http_mcp_redis_key('s', id, key, len);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_redis_key(char kind, ngx_str_t *id, u_char *key, size_t *len)
+{
     u_char     *p;
     ngx_str_t  *prefix;
+
+    /* <prefix>s:<id>, the session; <prefix>o:<id>, its stream's owner */
 
     if (ngx_http_mcp_redis.conf == NULL || !ngx_http_mcp_redis.up) {
         return NGX_DECLINED;
@@ -1078,7 +1129,7 @@ ngx_http_mcp_redis_session_key(ngx_str_t *id, u_char *key, size_t *len)
     }
 
     p = ngx_cpymem(key, prefix->data, prefix->len);
-    *p++ = 's';
+    *p++ = kind;
     *p++ = ':';
     p = ngx_cpymem(p, id->data, id->len);
 
@@ -1283,6 +1334,551 @@ ngx_http_mcp_redis_registered(void *data, void *r)
         id.data = copy;
         id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
         ngx_http_mcp_session_mark(ngx_http_mcp_redis.zone, &id, 0);
+    }
+
+    ngx_free(copy);
+}
+
+
+/*
+ * Messages for a stream held on another host: PUBLISHed to the channel
+ * of the worker holding it, as "<type> <number> <answer channel> <session>
+ * <payload>"; that worker puts it on the stream and PUBLISHes
+ * "A <number> <1|0>" back.  A PUBLISH that reaches nobody means the worker
+ * is gone.
+ */
+
+ngx_int_t
+ngx_http_mcp_redis_send(ngx_str_t *owner, ngx_uint_t type, ngx_str_t *id,
+    u_char *payload, size_t len, ngx_http_mcp_ipc_handler_pt handler,
+    void *data, ngx_http_mcp_redis_msg_t **msgp)
+{
+    u_char                    *frame, *p;
+    size_t                     argl[3];
+    ngx_int_t                  rc;
+    ngx_str_t                 *prefix;
+    const char                *argv[3];
+    ngx_http_mcp_redis_t      *rd;
+    ngx_http_mcp_redis_msg_t  *msg;
+    u_char                     channel[NGX_HTTP_MCP_REDIS_KEY_LEN];
+
+    rd = &ngx_http_mcp_redis;
+    *msgp = NULL;
+
+    if (rd->conf == NULL || !rd->up) {
+        return NGX_BUSY;
+    }
+
+    prefix = &rd->conf->prefix;
+
+    if (prefix->len + 2 + owner->len > NGX_HTTP_MCP_REDIS_KEY_LEN) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(channel, prefix->data, prefix->len);
+    *p++ = 'w';
+    *p++ = ':';
+    p = ngx_cpymem(p, owner->data, owner->len);
+
+    argv[0] = "PUBLISH";
+    argl[0] = 7;
+    argv[1] = (char *) channel;
+    argl[1] = p - channel;
+
+    msg = ngx_calloc(sizeof(ngx_http_mcp_redis_msg_t), rd->log);
+    if (msg == NULL) {
+        return NGX_ERROR;
+    }
+
+    frame = ngx_alloc(rd->channel.len + id->len + len + NGX_INT64_LEN + 8,
+                      rd->log);
+    if (frame == NULL) {
+        ngx_free(msg);
+        return NGX_ERROR;
+    }
+
+    msg->node.key = ++rd->seq;
+
+    p = ngx_sprintf(frame, "%c %ui %V %V ",
+                    type == NGX_HTTP_MCP_IPC_DELIVER ? 'D' : 'C',
+                    (ngx_uint_t) msg->node.key, &rd->channel, id);
+
+    if (len) {
+        p = ngx_cpymem(p, payload, len);
+    }
+
+    argv[2] = (char *) frame;
+    argl[2] = p - frame;
+
+    /* hiredis copies the command: the frame can go at once */
+
+    rc = ngx_http_mcp_redis_command(ngx_http_mcp_redis_published, msg, 3,
+                                    argv, argl, &msg->publish);
+    ngx_free(frame);
+
+    if (rc != NGX_OK) {
+        ngx_free(msg);
+        return (rc == NGX_DECLINED) ? NGX_BUSY : NGX_ERROR;
+    }
+
+    msg->handler = handler;
+    msg->data = data;
+
+    msg->timer.handler = ngx_http_mcp_redis_msg_timeout;
+    msg->timer.data = msg;
+    msg->timer.log = rd->log;
+
+    /* not cancelable: a worker leaving finishes what it sent */
+    ngx_add_timer(&msg->timer, NGX_HTTP_MCP_REDIS_ANSWER);
+
+    ngx_rbtree_insert(&rd->pending, &msg->node);
+
+    *msgp = msg;
+
+    return NGX_AGAIN;
+}
+
+
+void
+ngx_http_mcp_redis_msg_cancel(ngx_http_mcp_redis_msg_t *msg)
+{
+    /* whoever waited is gone; the answer still ends the message */
+
+    msg->handler = NULL;
+    msg->data = NULL;
+}
+
+
+static void
+ngx_http_mcp_redis_published(void *data, void *r)
+{
+    ngx_http_mcp_redis_msg_t  *msg = data;
+
+    redisReply  *reply = r;
+
+    msg->publish = NULL;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        /* Redis failed: whether it went anywhere is unknown */
+        ngx_http_mcp_redis_msg_done(msg, NGX_ABORT);
+        return;
+    }
+
+    if (reply->integer == 0) {
+        /* nobody listens on that channel: its worker is gone */
+        ngx_http_mcp_redis_msg_done(msg, NGX_DECLINED);
+        return;
+    }
+
+    msg->published = 1;
+}
+
+
+static void
+ngx_http_mcp_redis_msg_timeout(ngx_event_t *ev)
+{
+    ngx_log_error(NGX_LOG_ERR, ev->log, NGX_ETIMEDOUT,
+                  "mcp: no answer from the host holding a stream");
+
+    ngx_http_mcp_redis_msg_done(ev->data, NGX_ABORT);
+}
+
+
+static void
+ngx_http_mcp_redis_msg_done(ngx_http_mcp_redis_msg_t *msg, ngx_int_t rc)
+{
+    void                         *data;
+    ngx_http_mcp_ipc_handler_pt   handler;
+
+    handler = msg->handler;
+    data = msg->data;
+
+    ngx_rbtree_delete(&ngx_http_mcp_redis.pending, &msg->node);
+
+    if (msg->timer.timer_set) {
+        ngx_del_timer(&msg->timer);
+    }
+
+    /* an answer can come before the PUBLISH's own reply */
+
+    if (msg->publish) {
+        ngx_http_mcp_redis_cancel(msg->publish);
+    }
+
+    ngx_free(msg);
+
+    if (handler) {
+        handler(data, rc);
+    }
+}
+
+
+static void
+ngx_http_mcp_redis_message(u_char *data, size_t len)
+{
+    u_char             *p, *last, *seq, *channel, *id;
+    size_t              seqlen, chlen;
+    ngx_int_t           rc, n;
+    ngx_str_t           sid;
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    p = data;
+    last = data + len;
+
+    if (len < 4 || p[1] != ' ') {
+        goto invalid;
+    }
+
+    /* the number */
+
+    seq = p + 2;
+
+    for (p = seq; p < last && *p != ' '; p++) { /* void */ }
+
+    seqlen = p - seq;
+    n = ngx_atoi(seq, seqlen);
+
+    if (n == NGX_ERROR || p == last) {
+        goto invalid;
+    }
+
+    p++;
+
+    if (data[0] == 'A') {
+
+        /* an answer to a message of ours */
+
+        node = ngx_http_mcp_redis.pending.root;
+        sentinel = ngx_http_mcp_redis.pending.sentinel;
+
+        while (node != sentinel && node->key != (ngx_rbtree_key_t) n) {
+            node = ((ngx_rbtree_key_t) n < node->key) ? node->left
+                                                       : node->right;
+        }
+
+        if (node != sentinel) {
+            ngx_http_mcp_redis_msg_done((ngx_http_mcp_redis_msg_t *) node,
+                                        (*p == '1') ? NGX_OK : NGX_DECLINED);
+        }
+
+        return;
+    }
+
+    /* "D" or "C": the answer channel, the session, the payload */
+
+    channel = p;
+
+    for ( /* void */ ; p < last && *p != ' '; p++) { /* void */ }
+
+    chlen = p - channel;
+
+    if (p == last || last - p < 1 + NGX_HTTP_MCP_SESSION_ID_LEN) {
+        goto invalid;
+    }
+
+    id = p + 1;
+    p = id + NGX_HTTP_MCP_SESSION_ID_LEN;
+
+    if (p < last && *p != ' ') {
+        goto invalid;
+    }
+
+    sid.data = id;
+    sid.len = NGX_HTTP_MCP_SESSION_ID_LEN;
+
+    if (data[0] == 'D') {
+        if (p == last) {
+            goto invalid;
+        }
+
+        p++;
+        rc = ngx_http_mcp_sse_deliver(&sid, p, last - p);
+
+    } else if (data[0] == 'C') {
+        rc = ngx_http_mcp_sse_close_session(&sid);
+
+    } else {
+        goto invalid;
+    }
+
+    ngx_http_mcp_redis_answer(channel, chlen, seq, seqlen, rc);
+
+    return;
+
+invalid:
+
+    ngx_log_error(NGX_LOG_ERR, ngx_http_mcp_redis.log, 0,
+                  "mcp: redis: a malformed message was ignored");
+}
+
+
+static void
+ngx_http_mcp_redis_answer(u_char *channel, size_t len, u_char *seq,
+    size_t seqlen, ngx_int_t rc)
+{
+    u_char      *p;
+    size_t       argl[3];
+    const char  *argv[3];
+    u_char       answer[NGX_INT64_LEN + 8];
+
+    if (seqlen > NGX_INT64_LEN) {
+        return;
+    }
+
+    p = ngx_sprintf(answer, "A %*s %c", seqlen, seq, rc == NGX_OK ? '1' : '0');
+
+    argv[0] = "PUBLISH";
+    argl[0] = 7;
+    argv[1] = (char *) channel;
+    argl[1] = len;
+    argv[2] = (char *) answer;
+    argl[2] = p - answer;
+
+    (void) ngx_http_mcp_redis_command(NULL, NULL, 3, argv, argl, NULL);
+}
+
+
+/*
+ * The owner of a session's stream: <prefix>o:<id> holds "<node>:<pid>",
+ * set when the stream opens (for a Streamable HTTP session, only if no
+ * other host holds one), renewed by the stream's keepalive, and removed
+ * when it closes, if still ours.
+ */
+
+ngx_int_t
+ngx_http_mcp_redis_owner_set(ngx_str_t *id, ngx_msec_t ttl, ngx_uint_t nx,
+    ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_cmd_t **cmdp)
+{
+    u_char      *p;
+    size_t       argl[6];
+    ngx_int_t    rc;
+    const char  *argv[6];
+    u_char       key[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char       value[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char       px[NGX_INT_T_LEN];
+
+    rc = ngx_http_mcp_redis_key('o', id, key, &argl[1]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    argv[0] = "SET";
+    argl[0] = 3;
+    argv[1] = (char *) key;
+
+    p = ngx_snprintf(value, sizeof(value), "%V:%P",
+                     &ngx_http_mcp_redis.node, ngx_pid);
+    argv[2] = (char *) value;
+    argl[2] = p - value;
+
+    argv[3] = "PX";
+    argl[3] = 2;
+
+    p = ngx_sprintf(px, "%M", ttl);
+    argv[4] = (char *) px;
+    argl[4] = p - px;
+
+    argv[5] = "NX";
+    argl[5] = 2;
+
+    return ngx_http_mcp_redis_command(handler, data, nx ? 6 : 5, argv, argl,
+                                      cmdp);
+}
+
+
+ngx_int_t
+ngx_http_mcp_redis_owner_get(ngx_str_t *id,
+    ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_cmd_t **cmdp)
+{
+    size_t       argl[2];
+    ngx_int_t    rc;
+    const char  *argv[2];
+    u_char       key[NGX_HTTP_MCP_REDIS_KEY_LEN];
+
+    rc = ngx_http_mcp_redis_key('o', id, key, &argl[1]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    argv[0] = "GET";
+    argl[0] = 3;
+    argv[1] = (char *) key;
+
+    return ngx_http_mcp_redis_command(handler, data, 2, argv, argl, cmdp);
+}
+
+
+void
+ngx_http_mcp_redis_owner_release(ngx_str_t *id, ngx_uint_t legacy)
+{
+    u_char      *p;
+    size_t       argl[7];
+    const char  *argv[7];
+    u_char       key[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char       session[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char       value[NGX_HTTP_MCP_REDIS_KEY_LEN];
+
+    static char  script[] =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+            "redis.call('DEL', KEYS[1]) "
+            "if ARGV[2] == '1' then redis.call('DEL', KEYS[2]) end "
+        "end "
+        "return 0";
+
+    /* only a record still naming this worker goes (and a legacy session) */
+
+    if (ngx_http_mcp_redis_key('o', id, key, &argl[3]) != NGX_OK
+        || ngx_http_mcp_redis_key('s', id, session, &argl[4]) != NGX_OK)
+    {
+        return;
+    }
+
+    argv[0] = "EVAL";
+    argl[0] = 4;
+    argv[1] = script;
+    argl[1] = sizeof(script) - 1;
+    argv[2] = "2";
+    argl[2] = 1;
+    argv[3] = (char *) key;
+    argv[4] = (char *) session;
+
+    p = ngx_snprintf(value, sizeof(value), "%V:%P",
+                     &ngx_http_mcp_redis.node, ngx_pid);
+    argv[5] = (char *) value;
+    argl[5] = p - value;
+
+    argv[6] = legacy ? "1" : "0";
+    argl[6] = 1;
+
+    (void) ngx_http_mcp_redis_command(NULL, NULL, 7, argv, argl, NULL);
+}
+
+
+ngx_int_t
+ngx_http_mcp_redis_owner(void *r, ngx_str_t *owner, ngx_pid_t *pid)
+{
+    redisReply  *reply = r;
+
+    u_char     *colon;
+    ngx_int_t   n;
+    ngx_str_t  *node;
+
+    /*
+     * NGX_OK: owner is "<node>:<pid>" (in the reply: copy it), with *pid
+     * set when the node is this one; NGX_DECLINED: no stream anywhere;
+     * NGX_ERROR: no answer.
+     */
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (reply->type == REDIS_REPLY_NIL) {
+        return NGX_DECLINED;
+    }
+
+    if (reply->type != REDIS_REPLY_STRING || reply->len == 0) {
+        return NGX_ERROR;
+    }
+
+    owner->data = (u_char *) reply->str;
+    owner->len = reply->len;
+
+    colon = ngx_strlchr(owner->data, owner->data + owner->len, ':');
+    if (colon == NULL) {
+        return NGX_ERROR;
+    }
+
+    node = &ngx_http_mcp_redis.node;
+    *pid = 0;
+
+    if ((size_t) (colon - owner->data) == node->len
+        && ngx_strncmp(owner->data, node->data, node->len) == 0)
+    {
+        n = ngx_atoi(colon + 1, owner->data + owner->len - colon - 1);
+        *pid = (n == NGX_ERROR) ? 0 : (ngx_pid_t) n;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_mcp_redis_stream_alive(ngx_str_t *id, ngx_msec_t ttl,
+    ngx_uint_t legacy)
+{
+    u_char      *p;
+    size_t       argl[3];
+    const char  *argv[3];
+    u_char       key[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char       px[NGX_INT_T_LEN];
+
+    /* a stream's keepalive renews its ownership, and a legacy session */
+
+    (void) ngx_http_mcp_redis_owner_set(id, ttl, 0, NULL, NULL, NULL);
+
+    if (!legacy || ngx_http_mcp_redis_key('s', id, key, &argl[1]) != NGX_OK) {
+        return;
+    }
+
+    argv[0] = "PEXPIRE";
+    argl[0] = 7;
+    argv[1] = (char *) key;
+
+    p = ngx_sprintf(px, "%M",
+                    ngx_http_mcp_session_idle_timeout(ngx_http_mcp_redis.zone));
+    argv[2] = (char *) px;
+    argl[2] = p - px;
+
+    (void) ngx_http_mcp_redis_command(NULL, NULL, 3, argv, argl, NULL);
+}
+
+
+void
+ngx_http_mcp_redis_close_remote(ngx_str_t *id)
+{
+    u_char  *copy;
+
+    /* a session ended here whose stream may be on another host */
+
+    if (ngx_http_mcp_redis.conf == NULL || !ngx_http_mcp_redis.up) {
+        return;
+    }
+
+    copy = ngx_alloc(NGX_HTTP_MCP_SESSION_ID_LEN, ngx_http_mcp_redis.log);
+    if (copy == NULL) {
+        return;
+    }
+
+    ngx_memcpy(copy, id->data, NGX_HTTP_MCP_SESSION_ID_LEN);
+
+    if (id->len != NGX_HTTP_MCP_SESSION_ID_LEN
+        || ngx_http_mcp_redis_owner_get(id, ngx_http_mcp_redis_close_owner,
+                                        copy, NULL)
+           != NGX_OK)
+    {
+        ngx_free(copy);
+    }
+}
+
+
+static void
+ngx_http_mcp_redis_close_owner(void *data, void *reply)
+{
+    u_char  *copy = data;
+
+    ngx_pid_t                  pid;
+    ngx_str_t                  owner, id;
+    ngx_http_mcp_redis_msg_t  *msg;
+
+    id.data = copy;
+    id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
+
+    if (ngx_http_mcp_redis_owner(reply, &owner, &pid) == NGX_OK && pid == 0) {
+        (void) ngx_http_mcp_redis_send(&owner, NGX_HTTP_MCP_IPC_CLOSE_STREAM,
+                                       &id, NULL, 0, NULL, NULL, &msg);
     }
 
     ngx_free(copy);

@@ -377,6 +377,12 @@ ngx_http_mcp_sse_ping(ngx_event_t *ev)
         return;
     }
 
+    /* other hosts learn the stream is still here */
+
+    ngx_http_mcp_redis_stream_alive(&st->ctx->session_id,
+                                    NGX_HTTP_MCP_SSE_OWNER_TTL(mlcf),
+                                    st->legacy);
+
     ngx_add_timer(&st->ping, mlcf->sse_ping_interval);
 }
 
@@ -590,6 +596,8 @@ ngx_http_mcp_sse_cleanup(void *data)
     }
 
     mmcf = ngx_http_get_module_main_conf(st->request, ngx_http_mcp_module);
+
+    ngx_http_mcp_redis_owner_release(&st->ctx->session_id, st->legacy);
 
     if (st->legacy) {
         /* with HTTP with SSE, the stream is the session */

@@ -11,6 +11,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::McpNginx;
 use Time::HiRes qw(time sleep);
+use IO::Socket::INET;
+use IO::Select;
 
 my $redis = start_redis();
 my $rport = $redis->port;
@@ -119,6 +121,66 @@ ok(wait_for(3, sub { $redis->cli('EXISTS', "t24:s:$s3") eq '1' }),
    'and the older ones, which the new Redis had lost');
 is(call($b, $s4, 'ping')->status, 200, 'B takes the outage session');
 is(call($b, $s3, 'ping')->status, 200, 'and the older one');
+
+# HTTP with SSE: the stream on A, the POSTs on B (2024-11-05
+# basic/transports): every answer arrives on A's stream, once
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $a->port,
+                                  Timeout => 5) or die $!;
+    print $s "GET /mcp HTTP/1.1\r\nHost: localhost\r\n"
+           . "Accept: text/event-stream\r\n\r\n";
+    my $sel = IO::Select->new($s);
+    my $data = '';
+    my $read = sub {
+        my ($until, $secs) = @_;
+        my $end = time + $secs;
+        until ($data =~ $until) {
+            my $left = $end - time;
+            last if $left <= 0 || !$sel->can_read($left);
+            sysread($s, my $buf, 65536) or last;
+            $data .= $buf;
+        }
+        return $data =~ $until;
+    };
+    ok($read->(qr/sessionId=[0-9a-f]{32}\n\n/, 5), 'a legacy stream on A');
+    my ($lsid) = $data =~ /sessionId=([0-9a-f]{32})/;
+    like($redis->cli('GET', "t24:o:$lsid"), qr/^node-a:\d+$/,
+         'Redis names the worker holding it');
+
+    my $post = sub {
+        my ($nginx, $body) = @_;
+        http_request(port => $nginx->port, method => 'POST',
+                     path => "/mcp?sessionId=$lsid",
+                     headers => [['Content-Type', 'application/json']],
+                     body => $body);
+    };
+    is($post->($b, '{"jsonrpc":"2.0","id":0,"method":"initialize","params":'
+                 . '{"protocolVersion":"2024-11-05","capabilities":{},'
+                 . '"clientInfo":{"name":"t","version":"1"}}}')->status, 202,
+       'initialize POSTed to B: 202');
+    ok($read->(qr/"id":0,"result":\{"protocolVersion":"2024-11-05"/, 5),
+       'its answer is on the stream on A');
+
+    my $ok = 0;
+    for my $i (1 .. 20) {
+        my $r = $post->($i % 2 ? $b : $a,
+                        qq({"jsonrpc":"2.0","id":$i,"method":"ping"}));
+        $ok++ if $r->status == 202 && $read->(qr/"id":$i,"result"/, 5);
+    }
+    is($ok, 20, 'POSTs on B and A: each 202 with its answer on the stream');
+
+    my $h = http_request(port => $b->port, path => '/ready')->json;
+    cmp_ok($h->{messages}{redis}, '>=', 11, 'B counts them as sent by Redis');
+
+    # the client leaves: its session ends on every host
+    close $s;
+    ok(wait_for(5, sub {
+            $post->($b, '{"jsonrpc":"2.0","id":99,"method":"ping"}')->status
+                == 404 }),
+       'after the stream closed, B answers 404');
+    is($redis->cli('EXISTS', "t24:o:$lsid", "t24:s:$lsid"), '0',
+       'and Redis forgot the session and its stream');
+}
 
 for my $n ($a, $b) {
     unlike($n->error_log, qr/\[(alert|crit|emerg)\]/, 'no alert on ' . $n->port);
