@@ -43,6 +43,10 @@ static ngx_int_t ngx_http_mcp_session_lookup(ngx_http_request_t *r,
 static void ngx_http_mcp_looked_up(void *data, void *reply);
 static ngx_int_t ngx_http_mcp_get_session(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx);
+static void ngx_http_mcp_get_claimed(void *data, void *reply);
+static ngx_int_t ngx_http_mcp_get_open(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
+static ngx_int_t ngx_http_mcp_conflict(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_delete_session(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx);
 static ngx_int_t ngx_http_mcp_notify_session(ngx_http_request_t *r,
@@ -1261,6 +1265,7 @@ ngx_http_mcp_get_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
 {
     uint32_t                   serial;
     ngx_int_t                  rc, sent;
+    ngx_http_mcp_loc_conf_t   *mlcf;
     ngx_http_mcp_main_conf_t  *mmcf;
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
@@ -1282,20 +1287,90 @@ ngx_http_mcp_get_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     }
 
     if (rc == NGX_BUSY) {
-        return ngx_http_mcp_reject(r, NULL, NGX_HTTP_CONFLICT,
-                                   NGX_HTTP_MCP_TRANSPORT_ERROR,
-                                   "Conflict: the session already has "
-                                   "a stream open");
+        return ngx_http_mcp_conflict(r);
     }
 
-    rc = ngx_http_mcp_sse_open(r, ctx, serial, NULL);
+    ctx->serial = serial;
+
+    /* one stream per session on all hosts: Redis has the last word */
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    if (ngx_http_mcp_redis_owner_claim(&ctx->session_id,
+                                       NGX_HTTP_MCP_SSE_OWNER_TTL(mlcf),
+                                       ngx_http_mcp_get_claimed, ctx,
+                                       &ctx->redis)
+        == NGX_OK)
+    {
+        r->main->count++;
+        return NGX_DONE;
+    }
+
+    return ngx_http_mcp_get_open(r, ctx);
+}
+
+
+static void
+ngx_http_mcp_get_claimed(void *data, void *r)
+{
+    ngx_http_mcp_ctx_t  *ctx = data;
+
+    redisReply  *reply = r;
+
+    ngx_int_t                  rc;
+    ngx_connection_t          *c;
+    ngx_http_request_t        *req;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    req = ctx->request;
+    c = req->connection;
+    ctx->redis = NULL;
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+        /* another host holds the session's stream */
+
+        mmcf = ngx_http_get_module_main_conf(req, ngx_http_mcp_module);
+        ngx_http_mcp_session_stream_release(mmcf->session_zone,
+                                            &ctx->session_id, ngx_pid);
+        rc = ngx_http_mcp_conflict(req);
+
+    } else {
+        /* claimed, or Redis did not answer: this host decides */
+        rc = ngx_http_mcp_get_open(req, ctx);
+    }
+
+    ngx_http_finalize_request(req, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_get_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    ngx_int_t                  rc;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    rc = ngx_http_mcp_sse_open(r, ctx, ctx->serial, NULL);
 
     if (rc != NGX_DONE && ctx->stream == NULL) {
         ngx_http_mcp_session_stream_release(mmcf->session_zone,
                                             &ctx->session_id, ngx_pid);
+        ngx_http_mcp_redis_owner_release(&ctx->session_id, 0);
     }
 
     return rc;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_conflict(ngx_http_request_t *r)
+{
+    return ngx_http_mcp_reject(r, NULL, NGX_HTTP_CONFLICT,
+                               NGX_HTTP_MCP_TRANSPORT_ERROR,
+                               "Conflict: the session already has "
+                               "a stream open");
 }
 
 
@@ -1353,7 +1428,7 @@ ngx_http_mcp_legacy_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
                                        NULL)
         == NGX_OK
         && ngx_http_mcp_redis_owner_set(&ctx->session_id,
-                                        NGX_HTTP_MCP_SSE_OWNER_TTL(mlcf), 0,
+                                        NGX_HTTP_MCP_SSE_OWNER_TTL(mlcf),
                                         ngx_http_mcp_legacy_registered, ctx,
                                         &ctx->redis)
            == NGX_OK)

@@ -124,6 +124,7 @@ struct ngx_http_mcp_ctx_s {
     ngx_http_mcp_redis_cmd_t *redis;        /* a Redis command in flight */
     ngx_http_mcp_redis_msg_t *msg;          /* a message to another host */
     ngx_str_t                 delivery;     /* what it carries */
+    uint32_t                  serial;       /* of the stream being opened */
     json_t                   *pending;      /* an answer held back */
     ngx_int_t               (*resume)(ngx_http_request_t *r,
                                       ngx_http_mcp_ctx_t *ctx);
@@ -197,7 +198,10 @@ ngx_int_t ngx_http_mcp_redis_send(ngx_str_t *owner, ngx_uint_t type,
     ngx_http_mcp_redis_msg_t **msgp);
 void ngx_http_mcp_redis_msg_cancel(ngx_http_mcp_redis_msg_t *msg);
 ngx_int_t ngx_http_mcp_redis_owner_set(ngx_str_t *id, ngx_msec_t ttl,
-    ngx_uint_t nx, ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_cmd_t **cmdp);
+ngx_int_t ngx_http_mcp_redis_owner_claim(ngx_str_t *id, ngx_msec_t ttl,
+    ngx_http_mcp_redis_handler_pt handler, void *data,
     ngx_http_mcp_redis_cmd_t **cmdp);
 ngx_int_t ngx_http_mcp_redis_owner_get(ngx_str_t *id,
     ngx_http_mcp_redis_handler_pt handler, void *data,

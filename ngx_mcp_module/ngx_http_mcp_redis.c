@@ -1640,20 +1640,20 @@ ngx_http_mcp_redis_answer(u_char *channel, size_t len, u_char *seq,
 
 /*
  * The owner of a session's stream: <prefix>o:<id> holds "<node>:<pid>",
- * set when the stream opens (for a Streamable HTTP session, only if no
- * other host holds one), renewed by the stream's keepalive, and removed
- * when it closes, if still ours.
+ * set when the stream opens (claimed, for a Streamable HTTP session, so
+ * that no two hosts hold one), renewed by the stream's keepalive, and
+ * removed when it closes, if still ours.
  */
 
 ngx_int_t
-ngx_http_mcp_redis_owner_set(ngx_str_t *id, ngx_msec_t ttl, ngx_uint_t nx,
+ngx_http_mcp_redis_owner_set(ngx_str_t *id, ngx_msec_t ttl,
     ngx_http_mcp_redis_handler_pt handler, void *data,
     ngx_http_mcp_redis_cmd_t **cmdp)
 {
     u_char      *p;
-    size_t       argl[6];
+    size_t       argl[5];
     ngx_int_t    rc;
-    const char  *argv[6];
+    const char  *argv[5];
     u_char       key[NGX_HTTP_MCP_REDIS_KEY_LEN];
     u_char       value[NGX_HTTP_MCP_REDIS_KEY_LEN];
     u_char       px[NGX_INT_T_LEN];
@@ -1679,11 +1679,64 @@ ngx_http_mcp_redis_owner_set(ngx_str_t *id, ngx_msec_t ttl, ngx_uint_t nx,
     argv[4] = (char *) px;
     argl[4] = p - px;
 
-    argv[5] = "NX";
-    argl[5] = 2;
+    return ngx_http_mcp_redis_command(handler, data, 5, argv, argl, cmdp);
+}
 
-    return ngx_http_mcp_redis_command(handler, data, nx ? 6 : 5, argv, argl,
-                                      cmdp);
+
+ngx_int_t
+ngx_http_mcp_redis_owner_claim(ngx_str_t *id, ngx_msec_t ttl,
+    ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_cmd_t **cmdp)
+{
+    u_char      *p;
+    size_t       argl[7];
+    ngx_int_t    rc;
+    const char  *argv[7];
+    u_char       key[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char       value[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char       node[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char       px[NGX_INT_T_LEN];
+
+    /*
+     * 1: the stream is ours now; 0: another host holds it.  A record
+     * left by this host (a stream whose end Redis missed) is taken over:
+     * the session zone already decided between this host's workers.
+     */
+
+    static char  script[] =
+        "local v = redis.call('GET', KEYS[1]) "
+        "if v == false or string.sub(v, 1, string.len(ARGV[2])) == ARGV[2] "
+        "then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) return 1 "
+        "end "
+        "return 0";
+
+    rc = ngx_http_mcp_redis_key('o', id, key, &argl[3]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    argv[0] = "EVAL";
+    argl[0] = 4;
+    argv[1] = script;
+    argl[1] = sizeof(script) - 1;
+    argv[2] = "1";
+    argl[2] = 1;
+    argv[3] = (char *) key;
+
+    p = ngx_snprintf(value, sizeof(value), "%V:%P",
+                     &ngx_http_mcp_redis.node, ngx_pid);
+    argv[4] = (char *) value;
+    argl[4] = p - value;
+
+    p = ngx_snprintf(node, sizeof(node), "%V:", &ngx_http_mcp_redis.node);
+    argv[5] = (char *) node;
+    argl[5] = p - node;
+
+    p = ngx_sprintf(px, "%M", ttl);
+    argv[6] = (char *) px;
+    argl[6] = p - px;
+
+    return ngx_http_mcp_redis_command(handler, data, 7, argv, argl, cmdp);
 }
 
 
@@ -1817,7 +1870,7 @@ ngx_http_mcp_redis_stream_alive(ngx_str_t *id, ngx_msec_t ttl,
 
     /* a stream's keepalive renews its ownership, and a legacy session */
 
-    (void) ngx_http_mcp_redis_owner_set(id, ttl, 0, NULL, NULL, NULL);
+    (void) ngx_http_mcp_redis_owner_set(id, ttl, NULL, NULL, NULL);
 
     if (!legacy || ngx_http_mcp_redis_key('s', id, key, &argl[1]) != NGX_OK) {
         return;

@@ -38,6 +38,7 @@ location /tools/ {
     proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
 }
 location = /ready { mcp_health ready; }
+location = /notify { mcp_notify; }
 CONF
 }
 
@@ -180,6 +181,56 @@ is(call($b, $s3, 'ping')->status, 200, 'and the older one');
        'after the stream closed, B answers 404');
     is($redis->cli('EXISTS', "t24:o:$lsid", "t24:s:$lsid"), '0',
        'and Redis forgot the session and its stream');
+}
+
+# Streamable HTTP: one GET stream per session over all hosts, and a
+# notification pushed on B reaches the stream on A
+{
+    my ($sid) = mcp_initialize(port => $a->port, version => '2025-06-18');
+    my $open = sub {
+        my ($nginx) = @_;
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $nginx->port,
+                                      Timeout => 5) or die $!;
+        print $s "GET /mcp HTTP/1.1\r\nHost: localhost\r\n"
+               . "Accept: text/event-stream\r\nMcp-Session-Id: $sid\r\n"
+               . "MCP-Protocol-Version: 2025-06-18\r\n\r\n";
+        my $sel = IO::Select->new($s);
+        my $data = '';
+        while ($data !~ /\r\n\r\n/) {
+            $sel->can_read(5) or last;
+            sysread($s, my $buf, 4096) or last;
+            $data .= $buf;
+        }
+        return { sock => $s, sel => $sel, data => $data };
+    };
+    my $sa = $open->($a);
+    like($sa->{data}, qr{^HTTP/1\.1 200}, 'a GET stream on A');
+    my $sb = $open->($b);
+    like($sb->{data}, qr{^HTTP/1\.1 409}, 'a second one on B: 409');
+    close $sb->{sock};
+
+    my $r = http_request(port => $b->port, method => 'POST', path => '/notify',
+                         headers => [['Content-Type', 'application/json'],
+                                     ['Mcp-Session-Id', $sid]],
+                         body => '{"jsonrpc":"2.0","method":"notifications/'
+                               . 'message","params":{"level":"info",'
+                               . '"data":"from B"}}');
+    is($r->status, 202, 'a notification pushed on B: 202');
+    my $end = time + 5;
+    while ($sa->{data} !~ /"data":"from B"/ && time < $end) {
+        $sa->{sel}->can_read(0.5) or next;
+        sysread($sa->{sock}, my $buf, 65536) or last;
+        $sa->{data} .= $buf;
+    }
+    like($sa->{data}, qr/event: message\ndata: \{"jsonrpc":"2\.0","method":/,
+         'it is on the stream on A');
+
+    close $sa->{sock};
+    ok(wait_for(5, sub { $redis->cli('EXISTS', "t24:o:$sid") eq '0' }),
+       'the stream closed: Redis forgets its owner');
+    $sb = $open->($b);
+    like($sb->{data}, qr{^HTTP/1\.1 200}, 'and B may open it now');
+    close $sb->{sock};
 }
 
 for my $n ($a, $b) {
