@@ -90,6 +90,8 @@ static ngx_int_t ngx_http_mcp_url_check(ngx_http_request_t *r,
 static ngx_int_t ngx_http_mcp_deliver(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, json_t *json);
 static void ngx_http_mcp_owner_found(void *data, void *reply);
+static ngx_int_t ngx_http_mcp_deliver_remote(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
 static void ngx_http_mcp_delivery_done(void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_mcp_delivered(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, ngx_int_t rc);
@@ -1743,6 +1745,29 @@ ngx_http_mcp_deliver(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
         ctx->delivery.data = data;
         ctx->delivery.len = len;
+        ctx->legacy = info.legacy;
+
+        ctx->owner.data = ngx_pnalloc(r->pool, NGX_HTTP_MCP_OWNER_LEN);
+        if (ctx->owner.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* a busy session asks Redis once a second, not per message */
+
+        if (ngx_http_mcp_session_owner(mmcf->session_zone, &ctx->session_id,
+                                       ctx->owner.data, &ctx->owner.len,
+                                       NGX_HTTP_MCP_REDIS_CHECK)
+            == NGX_OK)
+        {
+            rc = ngx_http_mcp_deliver_remote(r, ctx);
+
+            if (rc == NGX_AGAIN) {
+                r->main->count++;
+                return NGX_DONE;
+            }
+
+            return ngx_http_mcp_delivered(r, ctx, rc);
+        }
 
         rc = ngx_http_mcp_redis_owner_get(&ctx->session_id,
                                           ngx_http_mcp_owner_found, ctx,
@@ -1800,11 +1825,12 @@ ngx_http_mcp_owner_found(void *data, void *reply)
 {
     ngx_http_mcp_ctx_t  *ctx = data;
 
-    ngx_int_t            rc;
-    ngx_pid_t            pid;
-    ngx_str_t            owner;
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
+    ngx_int_t                  rc;
+    ngx_pid_t                  pid;
+    ngx_str_t                  owner;
+    ngx_connection_t          *c;
+    ngx_http_request_t        *r;
+    ngx_http_mcp_main_conf_t  *mmcf;
 
     r = ctx->request;
     c = r->connection;
@@ -1812,35 +1838,54 @@ ngx_http_mcp_owner_found(void *data, void *reply)
 
     rc = ngx_http_mcp_redis_owner(reply, &owner, &pid);
 
-    if (rc == NGX_OK && pid) {
-        /* on this host after all, in another worker */
+    if (rc == NGX_OK && owner.len <= NGX_HTTP_MCP_OWNER_LEN) {
+        ngx_memcpy(ctx->owner.data, owner.data, owner.len);
+        ctx->owner.len = owner.len;
 
-        rc = ngx_http_mcp_ipc_send(pid, NGX_HTTP_MCP_IPC_DELIVER,
-                                   &ctx->session_id, ctx->delivery.data,
-                                   ctx->delivery.len,
-                                   ngx_http_mcp_delivery_done, ctx,
-                                   &ctx->ipc);
+        mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+        ngx_http_mcp_session_set_owner(mmcf->session_zone, &ctx->session_id,
+                                       &ctx->owner);
 
-    } else if (rc == NGX_OK) {
-        ctx->via_redis = 1;
+        rc = ngx_http_mcp_deliver_remote(r, ctx);
 
-        rc = ngx_http_mcp_redis_send(&owner, NGX_HTTP_MCP_IPC_DELIVER,
-                                     &ctx->session_id, ctx->delivery.data,
-                                     ctx->delivery.len,
-                                     ngx_http_mcp_delivery_done, ctx,
-                                     &ctx->msg);
+        if (rc == NGX_AGAIN) {
+            /* still waiting, on the same reference */
+            return;
+        }
 
-    } else if (rc == NGX_ERROR) {
+    } else if (rc != NGX_DECLINED) {
         rc = NGX_BUSY;
-    }
-
-    if (rc == NGX_AGAIN) {
-        /* still waiting, on the same reference */
-        return;
     }
 
     ngx_http_finalize_request(r, ngx_http_mcp_delivered(r, ctx, rc));
     ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_deliver_remote(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    ngx_pid_t  pid;
+
+    pid = ngx_http_mcp_redis_owner_pid(&ctx->owner);
+
+    if (pid) {
+        /* on this host after all, in another worker */
+
+        return ngx_http_mcp_ipc_send(pid, NGX_HTTP_MCP_IPC_DELIVER,
+                                     &ctx->session_id, ctx->delivery.data,
+                                     ctx->delivery.len,
+                                     ngx_http_mcp_delivery_done, ctx,
+                                     &ctx->ipc);
+    }
+
+    ctx->via_redis = 1;
+
+    return ngx_http_mcp_redis_send(&ctx->owner, NGX_HTTP_MCP_IPC_DELIVER,
+                                   &ctx->session_id, ctx->delivery.data,
+                                   ctx->delivery.len,
+                                   ngx_http_mcp_delivery_done, ctx,
+                                   &ctx->msg);
 }
 
 
@@ -1875,6 +1920,7 @@ static ngx_int_t
 ngx_http_mcp_delivered(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     ngx_int_t rc)
 {
+    ngx_pid_t                  pid;
     ngx_http_mcp_main_conf_t  *mmcf;
 
     /* 202 means the message is on the stream; anything else says why not */
@@ -1890,6 +1936,36 @@ ngx_http_mcp_delivered(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "mcp: a message for session %V was not delivered",
                   &ctx->session_id);
+
+    if (ctx->owner.len
+        && (rc == NGX_DECLINED || rc == NGX_HTTP_MCP_NOBODY))
+    {
+        /* what Redis said of the stream is no longer so */
+        ngx_http_mcp_session_set_owner(mmcf->session_zone, &ctx->session_id,
+                                       NULL);
+    }
+
+    if (rc == NGX_HTTP_MCP_NOBODY) {
+
+        /*
+         * The worker holding the stream is gone, and its stream with it;
+         * a legacy session, which was the stream, is gone everywhere.
+         */
+
+        ngx_http_mcp_redis_owner_forget(&ctx->session_id, &ctx->owner,
+                                        ctx->legacy);
+
+        if (ctx->legacy) {
+            (void) ngx_http_mcp_session_delete(mmcf->session_zone,
+                                               &ctx->session_id, &pid);
+
+            return ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
+                                       NGX_HTTP_MCP_SESSION_NOT_FOUND,
+                                       "Session not found");
+        }
+
+        rc = NGX_DECLINED;
+    }
 
     switch (rc) {
 

@@ -32,6 +32,9 @@
 #define NGX_HTTP_MCP_SSE_OWNER_TTL(mlcf)                                     \
     ngx_max(3 * (mlcf)->sse_ping_interval, 3000)
 
+/* a message's result: the worker holding the stream is gone */
+#define NGX_HTTP_MCP_NOBODY          -100
+
 /* how long a session confirmed by Redis is taken on trust */
 #define NGX_HTTP_MCP_REDIS_CHECK     1000
 
@@ -124,6 +127,7 @@ struct ngx_http_mcp_ctx_s {
     ngx_http_mcp_redis_cmd_t *redis;        /* a Redis command in flight */
     ngx_http_mcp_redis_msg_t *msg;          /* a message to another host */
     ngx_str_t                 delivery;     /* what it carries */
+    ngx_str_t                 owner;        /* "<node>:<pid>" of the stream */
     uint32_t                  serial;       /* of the stream being opened */
     json_t                   *pending;      /* an answer held back */
     ngx_int_t               (*resume)(ngx_http_request_t *r,
@@ -207,6 +211,9 @@ ngx_int_t ngx_http_mcp_redis_owner_get(ngx_str_t *id,
     ngx_http_mcp_redis_handler_pt handler, void *data,
     ngx_http_mcp_redis_cmd_t **cmdp);
 void ngx_http_mcp_redis_owner_release(ngx_str_t *id, ngx_uint_t legacy);
+void ngx_http_mcp_redis_owner_forget(ngx_str_t *id, ngx_str_t *owner,
+    ngx_uint_t legacy);
+ngx_pid_t ngx_http_mcp_redis_owner_pid(ngx_str_t *owner);
 void ngx_http_mcp_redis_stream_alive(ngx_str_t *id, ngx_msec_t ttl,
     ngx_uint_t legacy);
 void ngx_http_mcp_redis_close_remote(ngx_str_t *id);

@@ -1466,7 +1466,7 @@ ngx_http_mcp_redis_published(void *data, void *r)
 
     if (reply->integer == 0) {
         /* nobody listens on that channel: its worker is gone */
-        ngx_http_mcp_redis_msg_done(msg, NGX_DECLINED);
+        ngx_http_mcp_redis_msg_done(msg, NGX_HTTP_MCP_NOBODY);
         return;
     }
 
@@ -1766,46 +1766,23 @@ ngx_http_mcp_redis_owner_get(ngx_str_t *id,
 void
 ngx_http_mcp_redis_owner_release(ngx_str_t *id, ngx_uint_t legacy)
 {
-    u_char      *p;
-    size_t       argl[7];
-    const char  *argv[7];
-    u_char       key[NGX_HTTP_MCP_REDIS_KEY_LEN];
-    u_char       session[NGX_HTTP_MCP_REDIS_KEY_LEN];
-    u_char       value[NGX_HTTP_MCP_REDIS_KEY_LEN];
-
-    static char  script[] =
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-            "redis.call('DEL', KEYS[1]) "
-            "if ARGV[2] == '1' then redis.call('DEL', KEYS[2]) end "
-        "end "
-        "return 0";
+    u_char     *p;
+    ngx_str_t   owner;
+    u_char      value[NGX_HTTP_MCP_REDIS_KEY_LEN];
 
     /* only a record still naming this worker goes (and a legacy session) */
 
-    if (ngx_http_mcp_redis_key('o', id, key, &argl[3]) != NGX_OK
-        || ngx_http_mcp_redis_key('s', id, session, &argl[4]) != NGX_OK)
-    {
+    if (ngx_http_mcp_redis.conf == NULL) {
         return;
     }
 
-    argv[0] = "EVAL";
-    argl[0] = 4;
-    argv[1] = script;
-    argl[1] = sizeof(script) - 1;
-    argv[2] = "2";
-    argl[2] = 1;
-    argv[3] = (char *) key;
-    argv[4] = (char *) session;
-
     p = ngx_snprintf(value, sizeof(value), "%V:%P",
                      &ngx_http_mcp_redis.node, ngx_pid);
-    argv[5] = (char *) value;
-    argl[5] = p - value;
 
-    argv[6] = legacy ? "1" : "0";
-    argl[6] = 1;
+    owner.data = value;
+    owner.len = p - value;
 
-    (void) ngx_http_mcp_redis_command(NULL, NULL, 7, argv, argl, NULL);
+    ngx_http_mcp_redis_owner_forget(id, &owner, legacy);
 }
 
 
@@ -1813,10 +1790,6 @@ ngx_int_t
 ngx_http_mcp_redis_owner(void *r, ngx_str_t *owner, ngx_pid_t *pid)
 {
     redisReply  *reply = r;
-
-    u_char     *colon;
-    ngx_int_t   n;
-    ngx_str_t  *node;
 
     /*
      * NGX_OK: owner is "<node>:<pid>" (in the reply: copy it), with *pid
@@ -1839,22 +1812,83 @@ ngx_http_mcp_redis_owner(void *r, ngx_str_t *owner, ngx_pid_t *pid)
     owner->data = (u_char *) reply->str;
     owner->len = reply->len;
 
-    colon = ngx_strlchr(owner->data, owner->data + owner->len, ':');
-    if (colon == NULL) {
+    if (ngx_strlchr(owner->data, owner->data + owner->len, ':') == NULL) {
         return NGX_ERROR;
     }
 
-    node = &ngx_http_mcp_redis.node;
-    *pid = 0;
-
-    if ((size_t) (colon - owner->data) == node->len
-        && ngx_strncmp(owner->data, node->data, node->len) == 0)
-    {
-        n = ngx_atoi(colon + 1, owner->data + owner->len - colon - 1);
-        *pid = (n == NGX_ERROR) ? 0 : (ngx_pid_t) n;
-    }
+    *pid = ngx_http_mcp_redis_owner_pid(owner);
 
     return NGX_OK;
+}
+
+
+ngx_pid_t
+ngx_http_mcp_redis_owner_pid(ngx_str_t *owner)
+{
+    u_char     *colon;
+    ngx_int_t   n;
+    ngx_str_t  *node;
+
+    /* the worker's pid when the owner is on this host, 0 otherwise */
+
+    colon = ngx_strlchr(owner->data, owner->data + owner->len, ':');
+    node = &ngx_http_mcp_redis.node;
+
+    if (colon == NULL
+        || (size_t) (colon - owner->data) != node->len
+        || ngx_strncmp(owner->data, node->data, node->len) != 0)
+    {
+        return 0;
+    }
+
+    n = ngx_atoi(colon + 1, owner->data + owner->len - colon - 1);
+
+    return (n == NGX_ERROR) ? 0 : (ngx_pid_t) n;
+}
+
+
+void
+ngx_http_mcp_redis_owner_forget(ngx_str_t *id, ngx_str_t *owner,
+    ngx_uint_t legacy)
+{
+    size_t       argl[7];
+    const char  *argv[7];
+    u_char       key[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char       session[NGX_HTTP_MCP_REDIS_KEY_LEN];
+
+    static char  script[] =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+            "redis.call('DEL', KEYS[1]) "
+            "if ARGV[2] == '1' then redis.call('DEL', KEYS[2]) end "
+        "end "
+        "return 0";
+
+    /*
+     * The owner is gone: its record goes, unless another worker holds
+     * the stream by now, and with it a legacy session, which was the
+     * stream.
+     */
+
+    if (ngx_http_mcp_redis_key('o', id, key, &argl[3]) != NGX_OK
+        || ngx_http_mcp_redis_key('s', id, session, &argl[4]) != NGX_OK)
+    {
+        return;
+    }
+
+    argv[0] = "EVAL";
+    argl[0] = 4;
+    argv[1] = script;
+    argl[1] = sizeof(script) - 1;
+    argv[2] = "2";
+    argl[2] = 1;
+    argv[3] = (char *) key;
+    argv[4] = (char *) session;
+    argv[5] = (char *) owner->data;
+    argl[5] = owner->len;
+    argv[6] = legacy ? "1" : "0";
+    argl[6] = 1;
+
+    (void) ngx_http_mcp_redis_command(NULL, NULL, 7, argv, argl, NULL);
 }
 
 

@@ -32,6 +32,9 @@ typedef struct {
     uint32_t                  serial;       /* streams opened so far */
     ngx_msec_t                last;
     ngx_msec_t                checked;      /* last confirmed by Redis */
+    ngx_msec_t                owner_checked;
+    u_char                    owner_len;
+    u_char                    owner[NGX_HTTP_MCP_OWNER_LEN];
     ngx_queue_t               queue;
     u_char                    id[NGX_HTTP_MCP_SESSION_ID_LEN];
 } ngx_http_mcp_session_node_t;
@@ -575,6 +578,7 @@ ngx_http_mcp_session_insert(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
 
     sn->last = ngx_current_msec;
     sn->checked = ngx_current_msec;
+    sn->owner_len = 0;
     ngx_memcpy(sn->id, id->data, NGX_HTTP_MCP_SESSION_ID_LEN);
 
     ngx_rbtree_insert(&ctx->sh->rbtree, node);
@@ -914,4 +918,66 @@ ngx_http_mcp_session_idle_timeout(ngx_shm_zone_t *shm_zone)
     ctx = shm_zone->data;
 
     return ctx->idle_timeout;
+}
+
+
+ngx_int_t
+ngx_http_mcp_session_owner(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    u_char *owner, size_t *len, ngx_msec_t max_age)
+{
+    ngx_int_t                     rc;
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    /* where Redis said the session's stream was, if said lately */
+
+    ctx = shm_zone->data;
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    sn = ngx_http_mcp_session_locate(ctx, id);
+
+    if (sn && sn->owner_len
+        && (ngx_msec_int_t) (ngx_current_msec - sn->owner_checked)
+           < (ngx_msec_int_t) max_age)
+    {
+        ngx_memcpy(owner, sn->owner, sn->owner_len);
+        *len = sn->owner_len;
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
+}
+
+
+void
+ngx_http_mcp_session_set_owner(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_str_t *owner)
+{
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    /* NULL forgets it: the owner turned out to be gone */
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    sn = ngx_http_mcp_session_locate(ctx, id);
+
+    if (sn) {
+        if (owner == NULL || owner->len > NGX_HTTP_MCP_OWNER_LEN) {
+            sn->owner_len = 0;
+
+        } else {
+            ngx_memcpy(sn->owner, owner->data, owner->len);
+            sn->owner_len = (u_char) owner->len;
+            sn->owner_checked = ngx_current_msec;
+        }
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
 }

@@ -16,6 +16,9 @@
 #define NGX_HTTP_MCP_SESSION_BYTES  16
 #define NGX_HTTP_MCP_SESSION_ID_LEN (NGX_HTTP_MCP_SESSION_BYTES * 2)
 
+/* "<node>:<pid>" of the worker holding a stream, as cached */
+#define NGX_HTTP_MCP_OWNER_LEN      96
+
 /* 64 random bits naming an nginx instance, as hex */
 #define NGX_HTTP_MCP_INSTANCE_LEN   16
 
@@ -66,6 +69,10 @@ void ngx_http_mcp_session_stream_release(ngx_shm_zone_t *shm_zone,
 ngx_int_t ngx_http_mcp_session_ready(ngx_shm_zone_t *shm_zone,
     ngx_uint_t *sessions);
 ngx_msec_t ngx_http_mcp_session_idle_timeout(ngx_shm_zone_t *shm_zone);
+ngx_int_t ngx_http_mcp_session_owner(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    u_char *owner, size_t *len, ngx_msec_t max_age);
+void ngx_http_mcp_session_set_owner(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_str_t *owner);
 void ngx_http_mcp_session_instance(ngx_shm_zone_t *shm_zone,
     ngx_str_t *name);
 void ngx_http_mcp_session_count(ngx_shm_zone_t *shm_zone, ngx_uint_t what);

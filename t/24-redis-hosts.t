@@ -116,6 +116,12 @@ like($s4 // '', qr/^[0-9a-f]{32}$/, 'a new session on A during the outage');
 $redis->start;
 ok(wait_for(8, sub { ready($a) == 200 && ready($b) == 200 }),
    'Redis back: both ready again, no reload');
+
+# each worker reconnects on its own schedule: all four subscribed again
+ok(wait_for(10, sub {
+        my @c = split /\n/, $redis->cli('PUBSUB', 'CHANNELS', 't24:*');
+        @c == 4 }),
+   'every worker of both instances is back');
 ok(wait_for(3, sub { $redis->cli('EXISTS', "t24:s:$s4") eq '1' }),
    'the session made during the outage is registered');
 ok(wait_for(3, sub { $redis->cli('EXISTS', "t24:s:$s3") eq '1' }),
@@ -235,6 +241,59 @@ is(call($b, $s3, 'ping')->status, 200, 'and the older one');
 
 for my $n ($a, $b) {
     unlike($n->error_log, qr/\[(alert|crit|emerg)\]/, 'no alert on ' . $n->port);
+}
+
+# the owner dies (SIGKILL, no cleanup): POSTs for its legacy session get
+# 404 on B, a Streamable HTTP session made on it lives on
+{
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $a->port,
+                                  Timeout => 5) or die $!;
+    print $s "GET /mcp HTTP/1.1\r\nHost: localhost\r\n"
+           . "Accept: text/event-stream\r\n\r\n";
+    my $sel = IO::Select->new($s);
+    my $data = '';
+    while ($data !~ /sessionId=[0-9a-f]{32}\n\n/) {
+        $sel->can_read(5) or last;
+        sysread($s, my $buf, 4096) or last;
+        $data .= $buf;
+    }
+    my ($lsid) = $data =~ /sessionId=([0-9a-f]{32})/;
+    my $post = sub {
+        http_request(port => $b->port, method => 'POST',
+                     path => "/mcp?sessionId=$lsid",
+                     headers => [['Content-Type', 'application/json']],
+                     body => $_[0]);
+    };
+    is($post->('{"jsonrpc":"2.0","id":0,"method":"initialize","params":'
+               . '{"protocolVersion":"2024-11-05","capabilities":{},'
+               . '"clientInfo":{"name":"t","version":"1"}}}')->status, 202,
+       'a legacy session on A, used through B');
+
+    my ($keep) = mcp_initialize(port => $a->port, version => '2025-06-18');
+    is(call($b, $keep, 'ping')->status, 200,
+       'and a Streamable HTTP session made on A, used on B');
+
+    kill 'KILL', $a->master_pid, $a->worker_pids;
+    close $s;
+
+    my $t0 = time;
+    my %seen;
+    # until Redis has seen the dead worker's connection close, a message
+    # may still count it as a listener: 504, an explicit failure
+    ok(wait_for(12, sub {
+            my $st = $post->('{"jsonrpc":"2.0","id":1,"method":"ping"}')
+                          ->status // 0;
+            $seen{$st}++;
+            $st == 404 }),
+       sprintf('A killed: POSTs for its legacy session get 404 on B '
+               . '(%.1f s)', time - $t0)) or diag(join ' ', %seen);
+    note('statuses on B after the kill: ' . join ' ', %seen);
+    ok(!grep({ $_ == 202 } keys %seen), 'never a 202 for a dead stream')
+        or diag(join ' ', %seen);
+    is($redis->cli('EXISTS', "t24:o:$lsid", "t24:s:$lsid"), '0',
+       'and its records are gone from Redis');
+    is(call($b, $keep, 'ping')->status, 200,
+       'the Streamable HTTP session lives on, on B');
 }
 
 done_testing();
