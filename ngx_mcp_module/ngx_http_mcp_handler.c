@@ -1429,7 +1429,7 @@ ngx_http_mcp_legacy_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     if (ngx_http_mcp_redis_session_set(&ctx->session_id, &info, NULL, NULL,
                                        NULL)
         == NGX_OK
-        && ngx_http_mcp_redis_owner_set(&ctx->session_id,
+        && ngx_http_mcp_redis_owner_set(&ctx->session_id, 0,
                                         NGX_HTTP_MCP_SSE_OWNER_TTL(mlcf),
                                         ngx_http_mcp_legacy_registered, ctx,
                                         &ctx->redis)
@@ -1654,12 +1654,13 @@ static ngx_int_t
 ngx_http_mcp_legacy_initialize(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_msg_t *msg, json_t **slot)
 {
-    json_t                    *result;
-    ngx_int_t                  rc;
-    ngx_uint_t                 version;
-    ngx_http_request_t        *r;
-    ngx_http_mcp_loc_conf_t   *mlcf;
-    ngx_http_mcp_main_conf_t  *mmcf;
+    json_t                       *result;
+    ngx_int_t                     rc;
+    ngx_uint_t                    version;
+    ngx_http_request_t           *r;
+    ngx_http_mcp_loc_conf_t      *mlcf;
+    ngx_http_mcp_main_conf_t     *mmcf;
+    ngx_http_mcp_session_info_t   info;
 
     r = ctx->request;
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
@@ -1690,6 +1691,14 @@ ngx_http_mcp_legacy_initialize(ngx_http_mcp_ctx_t *ctx,
     /* a session gone meanwhile fails at delivery, with 410 */
 
     ctx->version = version;
+
+    /* every host learns the revision before the client does */
+
+    info.version = version;
+    info.legacy = 1;
+
+    (void) ngx_http_mcp_redis_session_set(&ctx->session_id, &info, NULL,
+                                          NULL, NULL);
 
     result = ngx_http_mcp_initialize_result(version, &mlcf->server_name,
                                             &mlcf->server_version,
@@ -2187,6 +2196,16 @@ ngx_http_mcp_session_lookup(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     rc = ngx_http_mcp_redis_state(&reason);
 
     if (found) {
+
+        /*
+         * A legacy session not yet initialized may have been initialized
+         * through another host: always asked, until it is.
+         */
+
+        if (rc == NGX_OK && info->version == NGX_HTTP_MCP_V_UNKNOWN) {
+            goto ask;
+        }
+
         if (rc != NGX_OK
             || !info->registered
             || (ngx_msec_int_t) (ngx_current_msec - info->checked)
@@ -2199,6 +2218,8 @@ ngx_http_mcp_session_lookup(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     } else if (rc != NGX_OK) {
         return NGX_BUSY;
     }
+
+ask:
 
     rc = ngx_http_mcp_redis_session_get(&ctx->session_id,
                                         ngx_http_mcp_looked_up, ctx,

@@ -201,8 +201,8 @@ ngx_int_t ngx_http_mcp_redis_send(ngx_str_t *owner, ngx_uint_t type,
     ngx_http_mcp_ipc_handler_pt handler, void *data,
     ngx_http_mcp_redis_msg_t **msgp);
 void ngx_http_mcp_redis_msg_cancel(ngx_http_mcp_redis_msg_t *msg);
-ngx_int_t ngx_http_mcp_redis_owner_set(ngx_str_t *id, ngx_msec_t ttl,
-    ngx_http_mcp_redis_handler_pt handler, void *data,
+ngx_int_t ngx_http_mcp_redis_owner_set(ngx_str_t *id, ngx_pid_t pid,
+    ngx_msec_t ttl, ngx_http_mcp_redis_handler_pt handler, void *data,
     ngx_http_mcp_redis_cmd_t **cmdp);
 ngx_int_t ngx_http_mcp_redis_owner_claim(ngx_str_t *id, ngx_msec_t ttl,
     ngx_http_mcp_redis_handler_pt handler, void *data,

@@ -39,6 +39,9 @@
 
 #define NGX_HTTP_MCP_REDIS_KEY_LEN      256
 
+/* an owner registered again after an outage, until its stream's keepalive */
+#define NGX_HTTP_MCP_REDIS_OWNER_TTL    60000
+
 /* as for messages between the workers of one host */
 #define NGX_HTTP_MCP_REDIS_ANSWER       5000
 
@@ -1317,6 +1320,14 @@ ngx_http_mcp_redis_register(void *data, ngx_str_t *id,
         return NGX_ERROR;
     }
 
+    /* and where its stream is, if on this host */
+
+    if (info->stream) {
+        (void) ngx_http_mcp_redis_owner_set(id, info->stream,
+                                            NGX_HTTP_MCP_REDIS_OWNER_TTL,
+                                            NULL, NULL, NULL);
+    }
+
     return NGX_OK;
 }
 
@@ -1646,7 +1657,7 @@ ngx_http_mcp_redis_answer(u_char *channel, size_t len, u_char *seq,
  */
 
 ngx_int_t
-ngx_http_mcp_redis_owner_set(ngx_str_t *id, ngx_msec_t ttl,
+ngx_http_mcp_redis_owner_set(ngx_str_t *id, ngx_pid_t pid, ngx_msec_t ttl,
     ngx_http_mcp_redis_handler_pt handler, void *data,
     ngx_http_mcp_redis_cmd_t **cmdp)
 {
@@ -1668,7 +1679,7 @@ ngx_http_mcp_redis_owner_set(ngx_str_t *id, ngx_msec_t ttl,
     argv[1] = (char *) key;
 
     p = ngx_snprintf(value, sizeof(value), "%V:%P",
-                     &ngx_http_mcp_redis.node, ngx_pid);
+                     &ngx_http_mcp_redis.node, pid ? pid : ngx_pid);
     argv[2] = (char *) value;
     argl[2] = p - value;
 
@@ -1904,7 +1915,7 @@ ngx_http_mcp_redis_stream_alive(ngx_str_t *id, ngx_msec_t ttl,
 
     /* a stream's keepalive renews its ownership, and a legacy session */
 
-    (void) ngx_http_mcp_redis_owner_set(id, ttl, NULL, NULL, NULL);
+    (void) ngx_http_mcp_redis_owner_set(id, 0, ttl, NULL, NULL, NULL);
 
     if (!legacy || ngx_http_mcp_redis_key('s', id, key, &argl[1]) != NGX_OK) {
         return;

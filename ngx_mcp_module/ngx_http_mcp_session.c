@@ -635,7 +635,7 @@ ngx_http_mcp_session_register_all(ngx_shm_zone_t *shm_zone, ngx_uint_t all,
     /*
      * Sessions made while Redis was away (or all of them, for a Redis
      * that may have lost them), handed over; the handler only queues a
-     * command, so the lock is held briefly.  Legacy sessions stay here.
+     * command, so the lock is held briefly.
      */
 
     ctx = shm_zone->data;
@@ -649,7 +649,9 @@ ngx_http_mcp_session_register_all(ngx_shm_zone_t *shm_zone, ngx_uint_t all,
     {
         sn = ngx_queue_data(q, ngx_http_mcp_session_node_t, queue);
 
-        if ((sn->registered && !all) || sn->legacy) {
+        /* a legacy session is registered by the host holding its stream */
+
+        if ((sn->registered && !all) || (sn->legacy && sn->stream == 0)) {
             continue;
         }
 
@@ -657,6 +659,7 @@ ngx_http_mcp_session_register_all(ngx_shm_zone_t *shm_zone, ngx_uint_t all,
         id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
         info.version = sn->version;
         info.legacy = sn->legacy;
+        info.stream = sn->stream;
 
         if (handler(data, &id, &info) == NGX_OK) {
             sn->registered = 1;

@@ -167,6 +167,10 @@ is(call($b, $s3, 'ping')->status, 200, 'and the older one');
        'initialize POSTed to B: 202');
     ok($read->(qr/"id":0,"result":\{"protocolVersion":"2024-11-05"/, 5),
        'its answer is on the stream on A');
+    is($post->($a, '{"jsonrpc":"2.0","id":"tl","method":"tools/list"}')
+           ->status, 202, 'tools/list POSTed to A at once: 202');
+    ok($read->(qr/"id":"tl","result":\{"tools":/, 5),
+       'A knows the session was initialized through B');
 
     my $ok = 0;
     for my $i (1 .. 20) {
