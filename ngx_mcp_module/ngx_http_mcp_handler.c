@@ -1862,7 +1862,8 @@ ngx_http_mcp_owner_found(void *data, void *reply)
             return;
         }
 
-    } else if (rc != NGX_DECLINED) {
+    } else if (rc != NGX_DECLINED || ngx_http_mcp_redis_settling()) {
+        /* no answer, or one not to be believed yet */
         rc = NGX_BUSY;
     }
 
@@ -1952,6 +1953,11 @@ ngx_http_mcp_delivered(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         /* what Redis said of the stream is no longer so */
         ngx_http_mcp_session_set_owner(mmcf->session_zone, &ctx->session_id,
                                        NULL);
+    }
+
+    if (rc == NGX_HTTP_MCP_NOBODY && ngx_http_mcp_redis_settling()) {
+        /* the holding worker may not have subscribed again yet */
+        rc = NGX_BUSY;
     }
 
     if (rc == NGX_HTTP_MCP_NOBODY) {
@@ -2266,6 +2272,12 @@ ngx_http_mcp_looked_up(void *data, void *reply)
         break;
 
     case NGX_DECLINED:
+
+        if (ngx_http_mcp_redis_settling()) {
+            /* a copy here serves until every host registered again */
+            ctx->lookup_failed = 1;
+            break;
+        }
 
         /* ended on another host, or expired: here too */
 

@@ -181,6 +181,7 @@ void ngx_http_mcp_redis_exit_process(void);
 ngx_int_t ngx_http_mcp_redis_state(ngx_str_t *reason);
 ngx_uint_t ngx_http_mcp_redis_reconnects(void);
 ngx_str_t *ngx_http_mcp_redis_prefix(void);
+ngx_uint_t ngx_http_mcp_redis_settling(void);
 ngx_int_t ngx_http_mcp_redis_command(ngx_http_mcp_redis_handler_pt handler,
     void *data, ngx_uint_t argc, const char **argv, const size_t *argvlen,
     ngx_http_mcp_redis_cmd_t **cmdp);

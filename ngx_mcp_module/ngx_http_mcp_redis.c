@@ -89,6 +89,7 @@ typedef struct {
     ngx_rbtree_t                pending;    /* messages sent, by number */
     ngx_rbtree_node_t           sentinel;
     ngx_rbtree_key_t            seq;
+    ngx_msec_t                  up_since;
     ngx_log_t                  *log;
     unsigned                    up:1;
     unsigned                    connecting:1;
@@ -408,6 +409,26 @@ ngx_uint_t
 ngx_http_mcp_redis_reconnects(void)
 {
     return ngx_http_mcp_redis.reconnects;
+}
+
+
+ngx_uint_t
+ngx_http_mcp_redis_settling(void)
+{
+    ngx_http_mcp_redis_t  *rd;
+
+    /*
+     * Just back after an outage: Redis may have restarted empty, and
+     * the other hosts may not have registered their sessions again yet
+     * (each reconnects within RETRY_MAX), so "no such session" is not
+     * to be believed for a while.
+     */
+
+    rd = &ngx_http_mcp_redis;
+
+    return rd->up && rd->reconnects
+           && (ngx_msec_int_t) (ngx_current_msec - rd->up_since)
+              < NGX_HTTP_MCP_REDIS_RETRY_MAX + 1000;
 }
 
 
@@ -780,6 +801,7 @@ ngx_http_mcp_redis_ready(void)
 
     rd->up = 1;
     rd->connecting = 0;
+    rd->up_since = ngx_current_msec;
 
     ngx_log_error(NGX_LOG_NOTICE, rd->log, 0, "mcp: redis %V is up%s",
                   &rd->conf->name, rd->failures ? " again" : "");
