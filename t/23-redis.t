@@ -122,6 +122,23 @@ kill 'CONT', $redis->pid;
 ok(wait_for(8, sub { ready()->status == 200 && ready()->status == 200 }),
    'and ready again once it answers');
 
+# a Unix socket address works the same
+{
+    my $u = start_nginx(
+        http_config => "mcp_session_zone zone=mcp:1m;\n"
+                     . "mcp_redis unix:" . $redis->unix_path
+                     . " prefix=t23u: db=1;\nmcp_node_id node-u;",
+        config => 'location = /ready { mcp_health ready; }');
+    ok(wait_for(5, sub {
+            http_request(port => $u->port, path => '/ready')->status == 200 }),
+       'mcp_redis unix:/path: ready');
+    my ($w) = $u->worker_pids;
+    ok(wait_for(3, sub {
+            $redis->cli('PUBSUB', 'CHANNELS', 't23u:*') eq "t23u:w:node-u:$w" }),
+       'and subscribed over the Unix socket');
+    $u->stop;
+}
+
 # quit: nothing left open
 my $master = $nginx->master_pid;
 kill 'QUIT', $master;

@@ -299,6 +299,18 @@ for my $n ($a, $b) {
        'and its records are gone from Redis');
     is(call($b, $keep, 'ping')->status, 200,
        'the Streamable HTTP session lives on, on B');
+
+    # reload B: no connection left by the old generation, sessions kept
+    my @old = $b->worker_pids;
+    ok($b->reload, 'reload B');
+    ok(wait_for(5, sub { !grep { kill 0, $_ } @old }), 'its old workers exit');
+    ok(wait_for(5, sub {
+            my @c = grep { !/cmd=client/ } split /\n/,
+                    $redis->cli('CLIENT', 'LIST');
+            @c == 4 }),
+       'Redis sees only the new workers\' four connections');
+    is(call($b, $keep, 'ping')->status, 200, 'the session survives the reload');
+    is($redis->cli('EXISTS', "t24:s:$keep"), '1', 'and stays in Redis');
 }
 
 done_testing();

@@ -448,6 +448,7 @@ package Test::McpNginx::Redis;
 
 sub port { $_[0]{port} }
 sub pid  { $_[0]{pid} }
+sub unix_path { "$_[0]{dir}/redis.sock" }
 sub log_text { Test::McpNginx::_read_file("$_[0]{dir}/redis.log") }
 
 sub start {
@@ -459,7 +460,8 @@ sub start {
         open STDOUT, '>>', "$self->{dir}/redis.log";
         open STDERR, '>&', \*STDOUT;
         exec 'redis-server', '--port', $self->{port}, '--bind', '127.0.0.1',
-             '--save', '', '--appendonly', 'no', '--dir', $self->{dir}
+             '--save', '', '--appendonly', 'no', '--dir', $self->{dir},
+             '--unixsocket', $self->unix_path, '--unixsocketperm', '700'
             or POSIX::_exit(127);
     }
     $self->{pid} = $pid;
@@ -1100,8 +1102,8 @@ B<wait_for($seconds, $cond)>: true as soon as C<< $cond->() >> is, false
 when C<$seconds> pass first.
 
 B<start_redis(%o)> runs Debian's C<redis-server> on a free loopback port
-(or C<port>), without persistence, and waits until it listens. Methods:
-C<port>, C<pid>, C<cli(@args)> (a C<redis-cli> command, its output),
+(or C<port>) and a Unix socket, without persistence, and waits until it
+listens. Methods: C<port>, C<unix_path>, C<pid>, C<cli(@args)> (a C<redis-cli> command, its output),
 C<stop($graceful)> (SIGKILL, or SIGTERM), C<start> (again, on the same
 port), C<log_text>.
 
