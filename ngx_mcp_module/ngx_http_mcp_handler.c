@@ -736,6 +736,10 @@ ngx_http_mcp_initialize_registered(void *data, void *r)
     if (reply && reply->type == REDIS_REPLY_STATUS) {
         mmcf = ngx_http_get_module_main_conf(req, ngx_http_mcp_module);
         ngx_http_mcp_session_mark(mmcf->session_zone, &ctx->session_id, 1);
+
+    } else if (reply && reply->type == REDIS_REPLY_ERROR) {
+        /* a replica after a failover, out of memory: connect again */
+        ngx_http_mcp_redis_failed(reply->str);
     }
 
     ngx_http_finalize_request(req, ngx_http_mcp_initialize_send(req, ctx));
@@ -1147,13 +1151,23 @@ static ngx_int_t
 ngx_http_mcp_delete_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
 {
     ngx_int_t                     rc;
+    ngx_str_t                     reason;
     ngx_pid_t                     stream;
     ngx_http_mcp_main_conf_t     *mmcf;
     ngx_http_mcp_session_info_t   info;
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
 
-    /* a session made on another host is found through Redis first */
+    /*
+     * A session made on another host is found through Redis first; and
+     * in an outage the end of a session could not reach the other hosts,
+     * which would keep it, so it is refused.
+     */
+
+    if (mmcf->redis && ngx_http_mcp_redis_state(&reason) != NGX_OK) {
+        return ngx_http_mcp_unavailable(r, "Service Unavailable: the "
+                                        "session store cannot be reached");
+    }
 
     rc = ngx_http_mcp_session_lookup(r, ctx, &info);
 
@@ -2246,6 +2260,7 @@ ngx_http_mcp_looked_up(void *data, void *reply)
 
     ngx_int_t                     rc;
     ngx_pid_t                     stream;
+    ngx_uint_t                    body;
     ngx_connection_t             *c;
     ngx_http_request_t           *r;
     ngx_http_mcp_main_conf_t     *mmcf;
@@ -2300,9 +2315,13 @@ ngx_http_mcp_looked_up(void *data, void *reply)
         break;
     }
 
+    /* a POST may be answered and freed inside: read what is needed first */
+
+    body = ctx->resume_body;
+
     rc = ctx->resume(r, ctx);
 
-    if (!(rc == NGX_DONE && ctx->resume_body)) {
+    if (!(rc == NGX_DONE && body)) {
         ngx_http_finalize_request(r, rc);
     }
 

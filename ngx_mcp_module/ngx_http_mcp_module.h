@@ -182,6 +182,7 @@ ngx_int_t ngx_http_mcp_redis_state(ngx_str_t *reason);
 ngx_uint_t ngx_http_mcp_redis_reconnects(void);
 ngx_str_t *ngx_http_mcp_redis_prefix(void);
 ngx_uint_t ngx_http_mcp_redis_settling(void);
+void ngx_http_mcp_redis_failed(const char *why);
 ngx_int_t ngx_http_mcp_redis_command(ngx_http_mcp_redis_handler_pt handler,
     void *data, ngx_uint_t argc, const char **argv, const size_t *argvlen,
     ngx_http_mcp_redis_cmd_t **cmdp);

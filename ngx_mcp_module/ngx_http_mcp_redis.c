@@ -133,6 +133,10 @@ static ngx_int_t ngx_http_mcp_redis_register(void *data, ngx_str_t *id,
 static void ngx_http_mcp_redis_registered(void *data, void *reply);
 static ngx_int_t ngx_http_mcp_redis_session_key(ngx_str_t *id,
     u_char *key, size_t *len);
+static ngx_int_t ngx_http_mcp_redis_session_write(ngx_str_t *id,
+    ngx_http_mcp_session_info_t *info, ngx_uint_t nx,
+    ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_cmd_t **cmdp);
 static ngx_int_t ngx_http_mcp_redis_key(char kind, ngx_str_t *id,
     u_char *key, size_t *len);
 static void ngx_http_mcp_redis_message(u_char *data, size_t len);
@@ -412,6 +416,15 @@ ngx_http_mcp_redis_reconnects(void)
 }
 
 
+void
+ngx_http_mcp_redis_failed(const char *why)
+{
+    if (ngx_http_mcp_redis.up) {
+        ngx_http_mcp_redis_drop(why);
+    }
+}
+
+
 ngx_uint_t
 ngx_http_mcp_redis_settling(void)
 {
@@ -626,8 +639,10 @@ ngx_http_mcp_redis_open(ngx_http_mcp_redis_link_t *link)
     c->read->log = rd->log;
     c->write->log = rd->log;
 
-    /* seen by a graceful shutdown, which then ends it */
-    c->idle = 1;
+    /*
+     * Not idle: a worker on its way out keeps Redis for the requests it
+     * still serves; the connections go in exit_process.
+     */
 
     link->ac = ac;
     link->connection = c;
@@ -1169,10 +1184,21 @@ ngx_http_mcp_redis_session_set(ngx_str_t *id,
     ngx_http_mcp_session_info_t *info, ngx_http_mcp_redis_handler_pt handler,
     void *data, ngx_http_mcp_redis_cmd_t **cmdp)
 {
+    return ngx_http_mcp_redis_session_write(id, info, 0, handler, data,
+                                            cmdp);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_redis_session_write(ngx_str_t *id,
+    ngx_http_mcp_session_info_t *info, ngx_uint_t nx,
+    ngx_http_mcp_redis_handler_pt handler, void *data,
+    ngx_http_mcp_redis_cmd_t **cmdp)
+{
     u_char                *p;
-    size_t                 len[5];
+    size_t                 len[6];
     ngx_int_t              rc;
-    const char            *argv[5];
+    const char            *argv[6];
     ngx_http_mcp_redis_t  *rd;
     u_char                 key[NGX_HTTP_MCP_REDIS_KEY_LEN];
     u_char                 value[NGX_INT_T_LEN * 2 + 2];
@@ -1201,7 +1227,11 @@ ngx_http_mcp_redis_session_set(ngx_str_t *id,
     argv[4] = (char *) ttl;
     len[4] = p - ttl;
 
-    return ngx_http_mcp_redis_command(handler, data, 5, argv, len, cmdp);
+    argv[5] = "NX";
+    len[5] = 2;
+
+    return ngx_http_mcp_redis_command(handler, data, nx ? 6 : 5, argv, len,
+                                      cmdp);
 }
 
 
@@ -1333,9 +1363,14 @@ ngx_http_mcp_redis_register(void *data, ngx_str_t *id,
 
     ngx_memcpy(copy, id->data, NGX_HTTP_MCP_SESSION_ID_LEN);
 
-    if (ngx_http_mcp_redis_session_set(id, info,
-                                       ngx_http_mcp_redis_registered, copy,
-                                       NULL)
+    /*
+     * A legacy session not initialized here may have been initialized
+     * through another host: its record is then not overwritten.
+     */
+
+    if (ngx_http_mcp_redis_session_write(id, info, info->version == 0,
+                                         ngx_http_mcp_redis_registered,
+                                         copy, NULL)
         != NGX_OK)
     {
         ngx_free(copy);
@@ -1361,6 +1396,8 @@ ngx_http_mcp_redis_registered(void *data, void *r)
     redisReply  *reply = r;
 
     ngx_str_t  id;
+
+    /* a nil answer to SET NX: the record is there already, which is fine */
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         /* tried again when Redis is back */
@@ -1935,11 +1972,13 @@ ngx_http_mcp_redis_stream_alive(ngx_str_t *id, ngx_msec_t ttl,
     u_char       key[NGX_HTTP_MCP_REDIS_KEY_LEN];
     u_char       px[NGX_INT_T_LEN];
 
-    /* a stream's keepalive renews its ownership, and a legacy session */
+    /* a stream's keepalive renews its ownership and its session */
 
     (void) ngx_http_mcp_redis_owner_set(id, 0, ttl, NULL, NULL, NULL);
 
-    if (!legacy || ngx_http_mcp_redis_key('s', id, key, &argl[1]) != NGX_OK) {
+    /* an open stream keeps its session alive, here as in the zone */
+
+    if (ngx_http_mcp_redis_key('s', id, key, &argl[1]) != NGX_OK) {
         return;
     }
 

@@ -78,6 +78,34 @@ like($r->body, qr/hi/, 'answered by the tool through B');
 $r = call($a, $sid, 'ping');
 is($r->status, 200, 'and A still takes it');
 
+# keep-alive: the answer may be sent, and the request freed, while the
+# Redis lookup's continuation is still on the stack (make sanitize)
+{
+    my ($ks) = mcp_initialize(port => $a->port, version => '2025-06-18');
+    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $b->port,
+                                  Timeout => 5) or die $!;
+    my $got = 0;
+    for my $i (1 .. 3) {
+        my $body = qq({"jsonrpc":"2.0","id":$i,"method":"ping"});
+        print $c "POST /mcp HTTP/1.1\r\nHost: localhost\r\n"
+               . "Content-Type: application/json\r\n"
+               . "Accept: application/json, text/event-stream\r\n"
+               . "Mcp-Session-Id: $ks\r\nMCP-Protocol-Version: 2025-06-18\r\n"
+               . "Content-Length: " . length($body) . "\r\n\r\n$body";
+        my $resp = '';
+        my $sel = IO::Select->new($c);
+        while ($resp !~ /\r\n\r\n.*"id":$i,/s) {
+            $sel->can_read(5) or last;
+            sysread($c, my $buf, 4096) or last;
+            $resp .= $buf;
+        }
+        $got++ if $resp =~ m{^HTTP/1\.1 200};
+        sleep 1.1 if $i < 3;    # past the check: asked again
+    }
+    is($got, 3, 'three pings on one keep-alive connection to B, each '
+                . 'checked with Redis: 200');
+}
+
 $r = call($b, '0123456789abcdef0123456789abcdef', 'ping');
 is($r->status, 404, 'an unknown session on B: 404');
 
