@@ -216,8 +216,7 @@ void ngx_http_mcp_redis_owner_release(ngx_str_t *id, ngx_uint_t legacy);
 void ngx_http_mcp_redis_owner_forget(ngx_str_t *id, ngx_str_t *owner,
     ngx_uint_t legacy);
 ngx_pid_t ngx_http_mcp_redis_owner_pid(ngx_str_t *owner);
-void ngx_http_mcp_redis_stream_alive(ngx_str_t *id, ngx_msec_t ttl,
-    ngx_uint_t legacy);
+void ngx_http_mcp_redis_stream_alive(ngx_str_t *id, ngx_msec_t ttl);
 void ngx_http_mcp_redis_close_remote(ngx_str_t *id);
 ngx_int_t ngx_http_mcp_redis_owner(void *reply, ngx_str_t *owner,
     ngx_pid_t *pid);

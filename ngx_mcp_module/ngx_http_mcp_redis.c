@@ -147,6 +147,7 @@ static void ngx_http_mcp_redis_msg_done(ngx_http_mcp_redis_msg_t *msg,
 static void ngx_http_mcp_redis_answer(u_char *channel, size_t len,
     u_char *seq, size_t seqlen, ngx_int_t rc);
 static void ngx_http_mcp_redis_close_owner(void *data, void *reply);
+static void ngx_http_mcp_redis_still_ours(void *data, void *reply);
 
 
 static ngx_http_mcp_redis_t  ngx_http_mcp_redis;
@@ -1963,35 +1964,97 @@ ngx_http_mcp_redis_owner_forget(ngx_str_t *id, ngx_str_t *owner,
 
 
 void
-ngx_http_mcp_redis_stream_alive(ngx_str_t *id, ngx_msec_t ttl,
-    ngx_uint_t legacy)
+ngx_http_mcp_redis_stream_alive(ngx_str_t *id, ngx_msec_t ttl)
 {
-    u_char      *p;
-    size_t       argl[3];
-    const char  *argv[3];
-    u_char       key[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char      *p, *copy;
+    size_t       argl[8];
+    const char  *argv[8];
+    u_char       okey[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char       skey[NGX_HTTP_MCP_REDIS_KEY_LEN];
+    u_char       value[NGX_HTTP_MCP_REDIS_KEY_LEN];
     u_char       px[NGX_INT_T_LEN];
+    u_char       idle[NGX_INT_T_LEN];
 
-    /* a stream's keepalive renews its ownership and its session */
+    /*
+     * A stream's keepalive renews its session and its ownership, unless
+     * another host holds the session's stream by now (two streams after
+     * an outage): then this one ends, and the client comes back to one.
+     */
 
-    (void) ngx_http_mcp_redis_owner_set(id, 0, ttl, NULL, NULL, NULL);
+    static char  script[] =
+        "redis.call('PEXPIRE', KEYS[2], ARGV[3]) "
+        "local v = redis.call('GET', KEYS[1]) "
+        "if v == false or v == ARGV[1] then "
+            "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 "
+        "end "
+        "return 0";
 
-    /* an open stream keeps its session alive, here as in the zone */
-
-    if (ngx_http_mcp_redis_key('s', id, key, &argl[1]) != NGX_OK) {
+    if (ngx_http_mcp_redis_key('o', id, okey, &argl[3]) != NGX_OK
+        || ngx_http_mcp_redis_key('s', id, skey, &argl[4]) != NGX_OK
+        || id->len != NGX_HTTP_MCP_SESSION_ID_LEN)
+    {
         return;
     }
 
-    argv[0] = "PEXPIRE";
-    argl[0] = 7;
-    argv[1] = (char *) key;
+    argv[0] = "EVAL";
+    argl[0] = 4;
+    argv[1] = script;
+    argl[1] = sizeof(script) - 1;
+    argv[2] = "2";
+    argl[2] = 1;
+    argv[3] = (char *) okey;
+    argv[4] = (char *) skey;
 
-    p = ngx_sprintf(px, "%M",
+    p = ngx_snprintf(value, sizeof(value), "%V:%P",
+                     &ngx_http_mcp_redis.node, ngx_pid);
+    argv[5] = (char *) value;
+    argl[5] = p - value;
+
+    p = ngx_sprintf(px, "%M", ttl);
+    argv[6] = (char *) px;
+    argl[6] = p - px;
+
+    p = ngx_sprintf(idle, "%M",
                     ngx_http_mcp_session_idle_timeout(ngx_http_mcp_redis.zone));
-    argv[2] = (char *) px;
-    argl[2] = p - px;
+    argv[7] = (char *) idle;
+    argl[7] = p - idle;
 
-    (void) ngx_http_mcp_redis_command(NULL, NULL, 3, argv, argl, NULL);
+    copy = ngx_alloc(NGX_HTTP_MCP_SESSION_ID_LEN, ngx_http_mcp_redis.log);
+    if (copy == NULL) {
+        return;
+    }
+
+    ngx_memcpy(copy, id->data, NGX_HTTP_MCP_SESSION_ID_LEN);
+
+    if (ngx_http_mcp_redis_command(ngx_http_mcp_redis_still_ours, copy, 8,
+                                   argv, argl, NULL)
+        != NGX_OK)
+    {
+        ngx_free(copy);
+    }
+}
+
+
+static void
+ngx_http_mcp_redis_still_ours(void *data, void *r)
+{
+    u_char      *copy = data;
+    redisReply  *reply = r;
+
+    ngx_str_t  id;
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+        id.data = copy;
+        id.len = NGX_HTTP_MCP_SESSION_ID_LEN;
+
+        ngx_log_error(NGX_LOG_WARN, ngx_http_mcp_redis.log, 0,
+                      "mcp: session %V has a stream on another host; "
+                      "closing this one", &id);
+
+        (void) ngx_http_mcp_sse_close_session(&id);
+    }
+
+    ngx_free(copy);
 }
 
 

@@ -380,8 +380,7 @@ ngx_http_mcp_sse_ping(ngx_event_t *ev)
     /* other hosts learn the stream is still here */
 
     ngx_http_mcp_redis_stream_alive(&st->ctx->session_id,
-                                    NGX_HTTP_MCP_SSE_OWNER_TTL(mlcf),
-                                    st->legacy);
+                                    NGX_HTTP_MCP_SSE_OWNER_TTL(mlcf));
 
     ngx_add_timer(&st->ping, mlcf->sse_ping_interval);
 }
