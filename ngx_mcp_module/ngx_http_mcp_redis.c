@@ -800,7 +800,7 @@ ngx_http_mcp_redis_subscribed(redisAsyncContext *ac, void *r,
 static void
 ngx_http_mcp_redis_ready(void)
 {
-    ngx_uint_t             n;
+    ngx_uint_t             n, all;
     ngx_http_mcp_redis_t  *rd;
 
     rd = &ngx_http_mcp_redis;
@@ -832,7 +832,12 @@ ngx_http_mcp_redis_ready(void)
      * restarted may have lost them.
      */
 
-    n = ngx_http_mcp_session_register_all(rd->zone, rd->reconnects > 0,
+    all = rd->reconnects > 0
+          && ngx_http_mcp_session_register_turn(rd->zone,
+                                                NGX_HTTP_MCP_REDIS_RETRY_MAX)
+             == NGX_OK;
+
+    n = ngx_http_mcp_session_register_all(rd->zone, all,
                                           ngx_http_mcp_redis_register, rd);
     if (n) {
         ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,

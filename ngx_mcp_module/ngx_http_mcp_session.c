@@ -48,6 +48,7 @@ typedef struct {
     ngx_uint_t                evicted;
     ngx_atomic_t              delivery[NGX_HTTP_MCP_DELIVERY_NCOUNTERS];
     u_char                    instance[NGX_HTTP_MCP_INSTANCE_LEN];
+    ngx_atomic_t              registered;   /* when all were, by anyone */
 } ngx_http_mcp_session_shctx_t;
 
 
@@ -248,6 +249,8 @@ ngx_http_mcp_session_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     ngx_hex_dump(ctx->sh->instance, raw, sizeof(raw));
+
+    ctx->sh->registered = 0;
 
     len = sizeof(" in mcp session zone \"\"") + shm_zone->shm.name.len;
 
@@ -983,4 +986,32 @@ ngx_http_mcp_session_set_owner(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+ngx_int_t
+ngx_http_mcp_session_register_turn(ngx_shm_zone_t *shm_zone,
+    ngx_msec_t within)
+{
+    ngx_atomic_uint_t            last;
+    ngx_http_mcp_session_ctx_t  *ctx;
+
+    /*
+     * After an outage every worker of the host reconnects; one of them
+     * registering all the sessions of the zone is enough.
+     */
+
+    ctx = shm_zone->data;
+    last = ctx->sh->registered;
+
+    if (last != 0
+        && (ngx_msec_int_t) (ngx_current_msec - (ngx_msec_t) last)
+           < (ngx_msec_int_t) within)
+    {
+        return NGX_DECLINED;
+    }
+
+    return ngx_atomic_cmp_set(&ctx->sh->registered, last,
+                              (ngx_atomic_uint_t) ngx_current_msec | 1)
+           ? NGX_OK : NGX_DECLINED;
 }

@@ -69,6 +69,8 @@ void ngx_http_mcp_session_stream_release(ngx_shm_zone_t *shm_zone,
 ngx_int_t ngx_http_mcp_session_ready(ngx_shm_zone_t *shm_zone,
     ngx_uint_t *sessions);
 ngx_msec_t ngx_http_mcp_session_idle_timeout(ngx_shm_zone_t *shm_zone);
+ngx_int_t ngx_http_mcp_session_register_turn(ngx_shm_zone_t *shm_zone,
+    ngx_msec_t within);
 ngx_int_t ngx_http_mcp_session_owner(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
     u_char *owner, size_t *len, ngx_msec_t max_age);
 void ngx_http_mcp_session_set_owner(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
