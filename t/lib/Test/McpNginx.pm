@@ -411,6 +411,7 @@ sub wait_for {
 sub start_redis {
     my (%o) = @_;
     my $self = bless { port => $o{port} || free_port(), owner => $$,
+                       password => $o{password},
                        dir => File::Temp::tempdir('mcp-redis-XXXXXX', TMPDIR => 1,
                                                   CLEANUP => 0) },
                      'Test::McpNginx::Redis';
@@ -461,7 +462,8 @@ sub start {
         open STDERR, '>&', \*STDOUT;
         exec 'redis-server', '--port', $self->{port}, '--bind', '127.0.0.1',
              '--save', '', '--appendonly', 'no', '--dir', $self->{dir},
-             '--unixsocket', $self->unix_path, '--unixsocketperm', '700'
+             '--unixsocket', $self->unix_path, '--unixsocketperm', '700',
+             (defined $self->{password} ? ('--requirepass', $self->{password}) : ())
             or POSIX::_exit(127);
     }
     $self->{pid} = $pid;
@@ -478,7 +480,9 @@ sub start {
 # a command through redis-cli; its output, trimmed
 sub cli {
     my ($self, @args) = @_;
-    open my $fh, '-|', 'redis-cli', '-p', $self->{port}, @args
+    my @auth = defined $self->{password}
+             ? ('--no-auth-warning', '-a', $self->{password}) : ();
+    open my $fh, '-|', 'redis-cli', '-p', $self->{port}, @auth, @args
         or Carp::croak("redis-cli: $!");
     my $out = do { local $/; <$fh> };
     close $fh;
@@ -1102,8 +1106,8 @@ B<wait_for($seconds, $cond)>: true as soon as C<< $cond->() >> is, false
 when C<$seconds> pass first.
 
 B<start_redis(%o)> runs Debian's C<redis-server> on a free loopback port
-(or C<port>) and a Unix socket, without persistence, and waits until it
-listens. Methods: C<port>, C<unix_path>, C<pid>, C<cli(@args)> (a C<redis-cli> command, its output),
+(or C<port>) and a Unix socket, without persistence (with C<password>,
+requiring it), and waits until it listens. Methods: C<port>, C<unix_path>, C<pid>, C<cli(@args)> (a C<redis-cli> command, its output),
 C<stop($graceful)> (SIGKILL, or SIGTERM), C<start> (again, on the same
 port), C<log_text>.
 
