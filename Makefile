@@ -51,12 +51,14 @@ valgrind: deps
 	tools/valgrind.sh
 
 # make bench BENCH_SECONDS=N BENCH_CONNECTIONS=N ...: see tools/bench/run.sh
-# and tools/bench/sse.pl (SSE_STREAMS=N SSE_MESSAGES=N SSE_WORKERS=N)
+# tools/bench/sse.pl (SSE_STREAMS=N SSE_MESSAGES=N SSE_WORKERS=N) and
+# tools/bench/cluster.pl (CLUSTER_MESSAGES=N)
 bench: deps
 	tools/install-deps.sh bench
 	$(MAKE) all
 	tools/bench/run.sh $(NGINX)
 	$(if $(NGINX),TEST_NGINX_BINARY=$(NGINX)) perl tools/bench/sse.pl
+	$(if $(NGINX),TEST_NGINX_BINARY=$(NGINX)) perl tools/bench/cluster.pl
 
 unit: deps-run
 	tools/build-core-tests.sh
