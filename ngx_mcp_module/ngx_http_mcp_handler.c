@@ -113,7 +113,11 @@ ngx_http_mcp_handler(ngx_http_request_t *r)
         return NGX_HTTP_NOT_FOUND;
     }
 
-    if (ngx_http_mcp_ctx_create(r) == NULL) {
+    /* the access phase may have made it, naming the client */
+
+    if (ngx_http_get_module_ctx(r, ngx_http_mcp_module) == NULL
+        && ngx_http_mcp_ctx_create(r) == NULL)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -2504,6 +2508,20 @@ ngx_http_mcp_error_page(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     if (r->headers_out.status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
         code = NGX_HTTP_MCP_INVALID_REQUEST;
         message = "Request body exceeds mcp_max_body_size";
+
+    } else if (r->headers_out.status == NGX_HTTP_UNAUTHORIZED) {
+        code = NGX_HTTP_MCP_TRANSPORT_ERROR;
+        message = "Unauthorized: a valid bearer token is required";
+
+    } else if (r->headers_out.status == NGX_HTTP_BAD_REQUEST
+               && r->headers_out.www_authenticate)
+    {
+        code = NGX_HTTP_MCP_TRANSPORT_ERROR;
+        message = "Bad Request: malformed bearer token";
+
+    } else if (r->headers_out.status == NGX_HTTP_FORBIDDEN) {
+        code = NGX_HTTP_MCP_TRANSPORT_ERROR;
+        message = "Forbidden";
 
     } else {
         code = NGX_HTTP_MCP_INTERNAL_ERROR;

@@ -81,6 +81,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       0,
       NULL },
 
+    { ngx_string("mcp_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_auth_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("mcp_redis"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_mcp_redis_directive,
@@ -332,6 +339,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     conf->tool_timeout = NGX_CONF_UNSET_MSEC;
     conf->sse_ping_interval = NGX_CONF_UNSET_MSEC;
     conf->sse_max_backlog = NGX_CONF_UNSET_SIZE;
+    conf->auth = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -395,6 +403,8 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->sse_endpoint = prev->sse_endpoint;
     }
 
+    ngx_conf_merge_ptr_value(conf->auth, prev->auth, NULL);
+
     if (conf->enable || conf->notify) {
         /*
          * In an MCP location mcp_max_body_size is nginx's own limit too;
@@ -428,6 +438,18 @@ ngx_http_mcp_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_mcp_postconfiguration(ngx_conf_t *cf)
 {
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_mcp_auth_handler;
+
     return ngx_http_mcp_tool_filter_init(cf);
 }
 

@@ -39,6 +39,9 @@
 #define NGX_HTTP_MCP_REDIS_CHECK     1000
 
 
+typedef struct ngx_http_mcp_auth_s  ngx_http_mcp_auth_t;
+
+
 typedef struct {
     ngx_str_t                 name;         /* as configured */
     u_char                   *host;         /* numeric, NUL-terminated */
@@ -78,6 +81,7 @@ typedef struct {
     size_t                    sse_max_backlog;
     ngx_http_complex_value_t *public_base;
     ngx_http_complex_value_t *sse_endpoint;
+    ngx_http_mcp_auth_t      *auth;
 } ngx_http_mcp_loc_conf_t;
 
 
@@ -118,6 +122,7 @@ struct ngx_http_mcp_ctx_s {
     ngx_uint_t                version;
     ngx_uint_t                batch;
     ngx_str_t                 session_id;
+    ngx_str_t                 client;       /* the principal, $mcp_client */
     ngx_str_t                 method;       /* for $mcp_method */
     ngx_str_t                 tool;         /* for $mcp_tool */
     json_t                   *id;           /* for $mcp_jsonrpc_id */
@@ -173,6 +178,9 @@ ngx_int_t ngx_http_mcp_ipc_send(ngx_pid_t pid, ngx_uint_t type,
     ngx_http_mcp_ipc_handler_pt handler, void *data,
     ngx_http_mcp_ipc_t **ipcp);
 void ngx_http_mcp_ipc_detach(ngx_http_mcp_ipc_t *ipc);
+char *ngx_http_mcp_auth_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_mcp_auth_handler(ngx_http_request_t *r);
 char *ngx_http_mcp_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_mcp_redis_init_process(ngx_cycle_t *cycle,

@@ -22,6 +22,7 @@
 #define NGX_HTTP_MCP_VAR_TOOL        2
 #define NGX_HTTP_MCP_VAR_JSONRPC_ID  3
 #define NGX_HTTP_MCP_VAR_VERSION     4
+#define NGX_HTTP_MCP_VAR_CLIENT      5
 
 
 static ngx_int_t ngx_http_mcp_variable(ngx_http_request_t *r,
@@ -44,6 +45,9 @@ static ngx_http_variable_t  ngx_http_mcp_vars[] = {
 
     { ngx_string("mcp_protocol_version"), NULL, ngx_http_mcp_variable,
       NGX_HTTP_MCP_VAR_VERSION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("mcp_client"), NULL, ngx_http_mcp_variable,
+      NGX_HTTP_MCP_VAR_CLIENT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -101,6 +105,10 @@ ngx_http_mcp_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
         case NGX_HTTP_MCP_VAR_SESSION_ID:
             value = ctx->session_id;
+            break;
+
+        case NGX_HTTP_MCP_VAR_CLIENT:
+            value = ctx->client;
             break;
 
         case NGX_HTTP_MCP_VAR_METHOD:

@@ -1,0 +1,167 @@
+# mcp_auth bearer (README "mcp_auth"; MCP authorization, 2025-06-18 and
+# 2025-11-25, and RFC 6750): a token file of names and SHA-256 digests made
+# by tools/mcp-token; every method and transport checked; 401 with
+# WWW-Authenticate (error="invalid_token" for a wrong token, no error code
+# without one); the principal in $mcp_client; failures logged without the
+# token; nginx -t names the line of a malformed file; mcp_auth off.
+
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::McpNginx;
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+
+my $root = repo_root();
+my $dir = tempdir('mcp-auth-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+
+sub token_for {
+    my ($name, @scopes) = @_;
+    my $out = `$root/tools/mcp-token $name @scopes`;
+    my ($token) = $out =~ /^token: (\S+)$/m;
+    my ($line) = $out =~ /^line:  (.+)$/m;
+    return ($token, $line);
+}
+
+my ($alice, $alice_line) = token_for('alice', 'tools:call');
+my ($bob, $bob_line) = token_for('bob');
+like($alice, qr/^[A-Za-z0-9_-]{43}$/, 'tools/mcp-token makes a 256-bit token');
+like($alice_line, qr/^alice [0-9a-f]{64} tools:call$/,
+     'and the line for the token file');
+unlike($alice_line, qr/\Q$alice\E/, 'which holds no token');
+
+open my $fh, '>', "$dir/tokens" or die $!;
+print $fh "# clients of the gateway\n\n$alice_line\n$bob_line\n";
+close $fh;
+
+my $nginx = start_nginx(
+    http_config => "mcp_session_zone zone=mcp:1m;\n"
+                 . "mcp_auth bearer file=$dir/tokens realm=gw;\n"
+                 . "log_format who '\$mcp_client';\n",
+    config => <<'CONF');
+location = /mcp {
+    mcp;
+    access_log $TEST_PREFIX/logs/who.log who;
+}
+location = /health/ready { mcp_auth off; mcp_health ready; }
+CONF
+
+my $port = $nginx->port;
+
+sub post {
+    my ($auth, %o) = @_;
+    return json_rpc(port => $port, %o,
+                    headers => [defined $auth ? (['Authorization', $auth]) : ()],
+                    message => $o{message} // {
+                        jsonrpc => '2.0', id => 1, method => 'initialize',
+                        params => { protocolVersion => '2025-06-18',
+                                    capabilities => {},
+                                    clientInfo => { name => 't', version => '1' } } });
+}
+
+my $r = post(undef);
+is($r->status, 401, 'no token: 401');
+is($r->header('WWW-Authenticate'), 'Bearer realm="gw"',
+   'WWW-Authenticate without an error code (RFC 6750, 3.1)');
+is($r->json->{error}{code}, -32000, 'and a JSON-RPC error body');
+
+$r = post('Bearer not-a-token');
+is($r->status, 401, 'a wrong token: 401');
+is($r->header('WWW-Authenticate'), 'Bearer realm="gw", error="invalid_token"',
+   'WWW-Authenticate with error="invalid_token"');
+
+$r = post('Basic YWxpY2U6eA==');
+is($r->status, 401, 'another scheme: 401');
+is($r->header('WWW-Authenticate'), 'Bearer realm="gw"', 'as without a token');
+
+$r = post('Bearer ');
+is($r->status, 400, 'an empty bearer token: 400');
+like($r->header('WWW-Authenticate') // '', qr/error="invalid_request"/,
+     'error="invalid_request"');
+
+$r = post("Bearer $alice");
+is($r->status, 200, 'alice\'s token: initialize 200');
+my $sid = $r->header('Mcp-Session-Id');
+
+$r = post("bearer $bob", session => $sid, version => '2025-06-18',
+          message => { jsonrpc => '2.0', id => 2, method => 'ping' });
+is($r->status, 200, 'bob\'s token, scheme in any case: 200');
+
+# every method and transport
+$r = http_request(port => $port, method => 'DELETE', path => '/mcp',
+                  headers => [['Mcp-Session-Id', $sid]]);
+is($r->status, 401, 'DELETE without a token: 401');
+
+for my $get (["GET /mcp HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
+              . "Mcp-Session-Id: $sid\r\n", 'the Streamable HTTP GET stream'],
+             ["GET /mcp HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n",
+              'an HTTP with SSE stream'])
+{
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
+        or die $!;
+    print $s "$get->[0]Connection: close\r\n\r\n";
+    my $head = '';
+    while (sysread($s, my $buf, 4096)) { $head .= $buf; last if $head =~ /\r\n\r\n/ }
+    like($head, qr{^HTTP/1\.1 401}, "$get->[1] without a token: 401");
+}
+
+$r = http_request(port => $port, method => 'DELETE', path => '/mcp',
+                  headers => [['Mcp-Session-Id', $sid],
+                              ['Authorization', "Bearer $alice"]]);
+is($r->status, 200, 'DELETE with a token: 200');
+
+# mcp_auth off, for probes
+is(http_request(port => $port, path => '/health/ready')->status, 200,
+   'mcp_auth off: the probe needs no token');
+
+# the principal is $mcp_client; the token is never logged
+my $who = do { local (@ARGV, $/) = $nginx->prefix . '/logs/who.log'; <> } // '';
+like($who, qr/^alice$/m, '$mcp_client names the principal');
+like($who, qr/^bob$/m, '... for each client');
+my $log = $nginx->error_log;
+like($log, qr/\[warn\].*mcp: authentication failed: an unknown bearer token/,
+     'a wrong token is logged as a warning, with its reason');
+like($log, qr/\[info\].*mcp: authentication required: no bearer token/,
+     'a missing one at info');
+unlike($log, qr/\Q$alice\E|\Q$bob\E|not-a-token/, 'no token in the log');
+
+# nginx -t names the line of a malformed file
+open $fh, '>', "$dir/bad" or die $!;
+print $fh "$alice_line\nmallory 1234\n";
+close $fh;
+my ($ok, $out) = start_nginx(test_only => 1,
+    http_config => "mcp_session_zone zone=mcp:1m;\n"
+                 . "mcp_auth bearer file=$dir/bad;",
+    config => 'location = /mcp { mcp; }');
+ok(!$ok, 'a malformed token file fails nginx -t');
+like($out, qr/invalid line in the token file "\Q$dir\E\/bad", line 2/,
+     'naming the file and the line');
+
+open $fh, '>', "$dir/dup" or die $!;
+print $fh "$alice_line\n$alice_line\n";
+close $fh;
+($ok, $out) = start_nginx(test_only => 1,
+    http_config => "mcp_session_zone zone=mcp:1m;\n"
+                 . "mcp_auth bearer file=$dir/dup;",
+    config => 'location = /mcp { mcp; }');
+like($out, qr/duplicate client "alice" in .*line 2/, 'a duplicate client too');
+
+($ok, $out) = start_nginx(test_only => 1,
+    http_config => "mcp_session_zone zone=mcp:1m;\n"
+                 . "mcp_auth bearer;",
+    config => 'location = /mcp { mcp; }');
+like($out, qr/needs "file=" for "bearer"/, 'bearer without a file');
+
+# a reload picks up a new file
+open $fh, '>', "$dir/tokens" or die $!;
+print $fh "$bob_line\n";
+close $fh;
+ok($nginx->reload, 'reload with alice removed');
+ok(wait_for(5, sub { post("Bearer $alice")->status == 401 }),
+   'alice\'s token is refused after the reload');
+is(post("Bearer $bob")->status, 200, 'bob\'s still works');
+
+unlike($nginx->error_log, qr/\[(alert|crit|emerg)\]/, 'no alert');
+
+done_testing();
