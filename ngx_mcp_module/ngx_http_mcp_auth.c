@@ -166,7 +166,9 @@ ngx_http_mcp_auth_read(ngx_conf_t *cf, ngx_http_mcp_auth_t *auth)
         goto done;
     }
 
-    buf = ngx_pnalloc(cf->temp_pool, ngx_file_size(&fi) + 1);
+    /* the names and scopes point into it for the cycle's life */
+
+    buf = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1);
     if (buf == NULL) {
         goto done;
     }
