@@ -55,6 +55,10 @@ static void ngx_http_mcp_stream_end(ngx_http_request_t *r, ngx_str_t *id,
     ngx_pid_t stream);
 static ngx_int_t ngx_http_mcp_unavailable(ngx_http_request_t *r,
     const char *message);
+static void ngx_http_mcp_client_copy(ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_session_info_t *info);
+static ngx_int_t ngx_http_mcp_client_owns(ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_session_info_t *info);
 static ngx_int_t ngx_http_mcp_session(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, ngx_int_t *sent);
 static ngx_int_t ngx_http_mcp_session_header(ngx_http_request_t *r,
@@ -653,6 +657,9 @@ ngx_http_mcp_initialize(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     info.version = ngx_http_mcp_version_negotiate(msg->params,
                                                   NGX_HTTP_MCP_V_STREAMABLE);
     info.legacy = 0;
+
+    /* the session is its client's: mcp_auth's principal, if any */
+    ngx_http_mcp_client_copy(ctx, &info);
     info.stream = 0;
 
     id = ngx_pnalloc(r->pool, NGX_HTTP_MCP_SESSION_ID_LEN);
@@ -832,6 +839,18 @@ ngx_http_mcp_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
                                          "session store cannot be "
                                          "reached");
         return NGX_DECLINED;
+    }
+
+    /*
+     * A session is reached only by the client it belongs to: another
+     * one is told it does not exist.
+     */
+
+    if (rc == NGX_OK && !ngx_http_mcp_client_owns(ctx, &info)) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "mcp: client \"%V\" asked for session %V of "
+                      "another client", &ctx->client, &ctx->session_id);
+        rc = NGX_DECLINED;
     }
 
     if (rc != NGX_OK || info.legacy != ctx->legacy) {
@@ -1187,6 +1206,7 @@ ngx_http_mcp_delete_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     /* HTTP with SSE sessions end with their stream, not by DELETE */
 
     if (rc != NGX_OK
+        || !ngx_http_mcp_client_owns(ctx, &info)
         || info.legacy
         || ngx_http_mcp_session_delete(mmcf->session_zone, &ctx->session_id,
                                        &stream)
@@ -1418,6 +1438,7 @@ ngx_http_mcp_legacy_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
 
     info.version = NGX_HTTP_MCP_V_UNKNOWN;
     info.legacy = 1;
+    ngx_http_mcp_client_copy(ctx, &info);
     info.stream = ngx_pid;
 
     rc = ngx_http_mcp_session_create(mmcf->session_zone, &info, id,
@@ -1714,6 +1735,7 @@ ngx_http_mcp_legacy_initialize(ngx_http_mcp_ctx_t *ctx,
 
     info.version = version;
     info.legacy = 1;
+    ngx_http_mcp_client_copy(ctx, &info);
 
     (void) ngx_http_mcp_redis_session_set(&ctx->session_id, &info, NULL,
                                           NULL, NULL);
@@ -2790,4 +2812,24 @@ ngx_http_mcp_accepts(ngx_http_request_t *r, const char *type)
     }
 
     return best >= 0 && quality;
+}
+
+
+static void
+ngx_http_mcp_client_copy(ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_session_info_t *info)
+{
+    info->client_len = ngx_min(ctx->client.len, NGX_HTTP_MCP_CLIENT_LEN);
+    ngx_memcpy(info->client, ctx->client.data, info->client_len);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_client_owns(ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_session_info_t *info)
+{
+    return info->client_len == ngx_min(ctx->client.len,
+                                       NGX_HTTP_MCP_CLIENT_LEN)
+           && ngx_memcmp(info->client, ctx->client.data,
+                         info->client_len) == 0;
 }

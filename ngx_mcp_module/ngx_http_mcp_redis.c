@@ -1207,7 +1207,8 @@ ngx_http_mcp_redis_session_write(ngx_str_t *id,
     const char            *argv[6];
     ngx_http_mcp_redis_t  *rd;
     u_char                 key[NGX_HTTP_MCP_REDIS_KEY_LEN];
-    u_char                 value[NGX_INT_T_LEN * 2 + 2];
+    u_char                 value[NGX_INT_T_LEN * 2 + 3
+                                 + NGX_HTTP_MCP_CLIENT_LEN];
     u_char                 ttl[NGX_INT_T_LEN];
 
     rd = &ngx_http_mcp_redis;
@@ -1223,6 +1224,11 @@ ngx_http_mcp_redis_session_write(ngx_str_t *id,
 
     p = ngx_sprintf(value, "%ui %ui", info->version,
                     (ngx_uint_t) info->legacy);
+
+    if (info->client_len) {
+        p = ngx_sprintf(p, " %*s", info->client_len, info->client);
+    }
+
     argv[2] = (char *) value;
     len[2] = p - value;
 
@@ -1339,8 +1345,13 @@ ngx_http_mcp_redis_session_parse(void *r, ngx_http_mcp_session_info_t *info)
         version = version * 10 + (*p++ - '0');
     }
 
-    if (p + 2 != last || *p != ' ' || (p[1] != '0' && p[1] != '1')
-        || version > NGX_HTTP_MCP_V_LATEST)
+    /* "<revision> <legacy>[ <client>]" */
+
+    if (last - p < 2 || *p != ' ' || (p[1] != '0' && p[1] != '1')
+        || version > NGX_HTTP_MCP_V_LATEST
+        || (last - p > 2
+            && (p[2] != ' ' || last - p - 3 == 0
+                || last - p - 3 > NGX_HTTP_MCP_CLIENT_LEN)))
     {
         return NGX_ERROR;
     }
@@ -1349,6 +1360,12 @@ ngx_http_mcp_redis_session_parse(void *r, ngx_http_mcp_session_info_t *info)
 
     info->version = version;
     info->legacy = legacy;
+    info->client_len = 0;
+
+    if (last - p > 2) {
+        info->client_len = last - p - 3;
+        ngx_memcpy(info->client, p + 3, info->client_len);
+    }
 
     return NGX_OK;
 }

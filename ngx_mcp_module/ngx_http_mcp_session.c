@@ -33,6 +33,8 @@ typedef struct {
     ngx_msec_t                last;
     ngx_msec_t                checked;      /* last confirmed by Redis */
     ngx_msec_t                owner_checked;
+    u_char                    client_len;
+    u_char                    client[NGX_HTTP_MCP_CLIENT_LEN];
     u_char                    owner_len;
     u_char                    owner[NGX_HTTP_MCP_OWNER_LEN];
     ngx_queue_t               queue;
@@ -573,6 +575,9 @@ ngx_http_mcp_session_insert(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
     sn->version = (u_char) info->version;
     sn->legacy = (u_char) info->legacy;
     sn->registered = (u_char) info->registered;
+    sn->client_len = (u_char) ngx_min(info->client_len,
+                                      NGX_HTTP_MCP_CLIENT_LEN);
+    ngx_memcpy(sn->client, info->client, sn->client_len);
 
     /* a legacy session is born with its stream, held by the creator */
     sn->stream = info->stream;
@@ -663,6 +668,8 @@ ngx_http_mcp_session_register_all(ngx_shm_zone_t *shm_zone, ngx_uint_t all,
         info.version = sn->version;
         info.legacy = sn->legacy;
         info.stream = sn->stream;
+        info.client_len = sn->client_len;
+        ngx_memcpy(info.client, sn->client, sn->client_len);
 
         if (handler(data, &id, &info) == NGX_OK) {
             sn->registered = 1;
@@ -728,6 +735,8 @@ ngx_http_mcp_session_find(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
         info->serial = sn->serial;
         info->registered = sn->registered;
         info->checked = sn->checked;
+        info->client_len = sn->client_len;
+        ngx_memcpy(info->client, sn->client, sn->client_len);
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);

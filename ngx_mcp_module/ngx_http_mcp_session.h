@@ -16,6 +16,9 @@
 #define NGX_HTTP_MCP_SESSION_BYTES  16
 #define NGX_HTTP_MCP_SESSION_ID_LEN (NGX_HTTP_MCP_SESSION_BYTES * 2)
 
+/* the principal a session belongs to, as mcp_auth names it */
+#define NGX_HTTP_MCP_CLIENT_LEN     64
+
 /* "<node>:<pid>" of the worker holding a stream, as cached */
 #define NGX_HTTP_MCP_OWNER_LEN      96
 
@@ -36,6 +39,8 @@ typedef struct {
     ngx_pid_t                 stream;       /* worker holding the stream */
     uint32_t                  serial;       /* streams opened so far */
     ngx_msec_t                checked;      /* last confirmed by Redis */
+    size_t                    client_len;
+    u_char                    client[NGX_HTTP_MCP_CLIENT_LEN];
     unsigned                  legacy:1;     /* HTTP with SSE (2024-11-05) */
     unsigned                  registered:1; /* in Redis */
 } ngx_http_mcp_session_info_t;

@@ -3,7 +3,8 @@
 # by tools/mcp-token; every method and transport checked; 401 with
 # WWW-Authenticate (error="invalid_token" for a wrong token, no error code
 # without one); the principal in $mcp_client; failures logged without the
-# token; nginx -t names the line of a malformed file; mcp_auth off.
+# token; sessions bound to the client that made them; nginx -t names the
+# line of a malformed file; mcp_auth off.
 
 use strict;
 use warnings;
@@ -12,6 +13,7 @@ use lib "$FindBin::Bin/lib";
 use Test::McpNginx;
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
+use IO::Select;
 
 my $root = repo_root();
 my $dir = tempdir('mcp-auth-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -84,9 +86,20 @@ $r = post("Bearer $alice");
 is($r->status, 200, 'alice\'s token: initialize 200');
 my $sid = $r->header('Mcp-Session-Id');
 
-$r = post("bearer $bob", session => $sid, version => '2025-06-18',
+$r = post("bearer $alice", session => $sid, version => '2025-06-18',
           message => { jsonrpc => '2.0', id => 2, method => 'ping' });
-is($r->status, 200, 'bob\'s token, scheme in any case: 200');
+is($r->status, 200, 'alice\'s session with her token, scheme in any case: 200');
+
+# sessions bound to principals: another client's session does not exist
+$r = post("Bearer $bob", session => $sid, version => '2025-06-18',
+          message => { jsonrpc => '2.0', id => 3, method => 'ping' });
+is($r->status, 404, 'bob asking for alice\'s session: 404');
+is($r->json->{error}{code}, -32001, 'as for a session that does not exist');
+$r = http_request(port => $port, method => 'DELETE', path => '/mcp',
+                  headers => [['Mcp-Session-Id', $sid],
+                              ['Authorization', "Bearer $bob"]]);
+is($r->status, 404, 'nor may he end it');
+is(post("Bearer $bob")->status, 200, 'bob has sessions of his own');
 
 # every method and transport
 $r = http_request(port => $port, method => 'DELETE', path => '/mcp',
@@ -111,6 +124,32 @@ $r = http_request(port => $port, method => 'DELETE', path => '/mcp',
                               ['Authorization', "Bearer $alice"]]);
 is($r->status, 200, 'DELETE with a token: 200');
 
+# an HTTP with SSE session is its opener's too
+{
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 5)
+        or die $!;
+    print $s "GET /mcp HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n"
+           . "Authorization: Bearer $alice\r\n\r\n";
+    my $data = '';
+    my $sel = IO::Select->new($s);
+    while ($data !~ /sessionId=[0-9a-f]{32}\n\n/) {
+        $sel->can_read(5) or last;
+        sysread($s, my $buf, 4096) or last;
+        $data .= $buf;
+    }
+    my ($endpoint) = $data =~ /data: (\S+sessionId=[0-9a-f]{32})/;
+    ok($endpoint, 'alice opens an HTTP with SSE stream');
+    my $lp = sub {
+        http_request(port => $port, method => 'POST', path => $endpoint,
+                     headers => [['Content-Type', 'application/json'],
+                                 ['Authorization', "Bearer $_[0]"]],
+                     body => '{"jsonrpc":"2.0","id":1,"method":"ping"}');
+    };
+    is($lp->($bob)->status, 404, 'bob POSTing to it: 404');
+    is($lp->($alice)->status, 202, 'alice: 202');
+    close $s;
+}
+
 # mcp_auth off, for probes
 is(http_request(port => $port, path => '/health/ready')->status, 200,
    'mcp_auth off: the probe needs no token');
@@ -125,6 +164,8 @@ like($log, qr/\[warn\].*mcp: authentication failed: an unknown bearer token/,
 like($log, qr/\[info\].*mcp: authentication required: no bearer token/,
      'a missing one at info');
 unlike($log, qr/\Q$alice\E|\Q$bob\E|not-a-token/, 'no token in the log');
+like($log, qr/\[warn\].*client "bob" asked for session \Q$sid\E of another client/,
+     'a client reaching for another\'s session is logged');
 
 # nginx -t names the line of a malformed file
 open $fh, '>', "$dir/bad" or die $!;
