@@ -46,6 +46,8 @@ static char *ngx_http_mcp_auth_line(ngx_conf_t *cf,
     ngx_http_mcp_auth_t *auth, u_char *p, u_char *last, ngx_uint_t line);
 static ngx_int_t ngx_http_mcp_auth_reject(ngx_http_request_t *r,
     ngx_http_mcp_auth_t *auth, const char *error, const char *why);
+static ngx_int_t ngx_http_mcp_origin_allowed(ngx_http_request_t *r,
+    ngx_http_mcp_loc_conf_t *mlcf);
 
 
 char *
@@ -381,6 +383,11 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
     }
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    if (mlcf->enable && ngx_http_mcp_origin_allowed(r, mlcf) != NGX_OK) {
+        return NGX_HTTP_FORBIDDEN;
+    }
+
     auth = mlcf->auth;
 
     if (auth == NULL || !auth->enabled) {
@@ -511,4 +518,102 @@ ngx_http_mcp_auth_reject(ngx_http_request_t *r, ngx_http_mcp_auth_t *auth,
 
     return error && ngx_strcmp(error, "invalid_request") == 0
            ? NGX_HTTP_BAD_REQUEST : NGX_HTTP_UNAUTHORIZED;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_origin_allowed(ngx_http_request_t *r,
+    ngx_http_mcp_loc_conf_t *mlcf)
+{
+    u_char           *p, *last;
+    ngx_str_t        *allowed, origin, host;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    /*
+     * DNS rebinding (2025-11-25 basic/transports, security warning): a
+     * browser page may reach a gateway on the user's own network, and
+     * says where it comes from in Origin.  No Origin (not a browser), an
+     * origin naming this very host, or one listed, may pass.
+     */
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+    ngx_str_null(&origin);
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == 6
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "origin", 6) == 0)
+        {
+            origin = h[i].value;
+            break;
+        }
+    }
+
+    if (origin.data == NULL) {
+        return NGX_OK;
+    }
+
+    if (mlcf->origins) {
+        allowed = mlcf->origins->elts;
+
+        for (i = 0; i < mlcf->origins->nelts; i++) {
+            if ((allowed[i].len == 1 && allowed[i].data[0] == '*')
+                || (allowed[i].len == origin.len
+                    && ngx_strncasecmp(allowed[i].data, origin.data,
+                                       origin.len) == 0))
+            {
+                return NGX_OK;
+            }
+        }
+    }
+
+    /* the same host: "scheme://" then exactly the Host header */
+
+    p = origin.data;
+    last = origin.data + origin.len;
+
+    if (origin.len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+        p += 7;
+
+    } else if (origin.len > 8
+               && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0)
+    {
+        p += 8;
+
+    } else {
+        goto refused;
+    }
+
+    if (r->headers_in.host == NULL) {
+        goto refused;
+    }
+
+    host = r->headers_in.host->value;
+
+    if ((size_t) (last - p) == host.len
+        && ngx_strncasecmp(p, host.data, host.len) == 0)
+    {
+        return NGX_OK;
+    }
+
+refused:
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "mcp: origin \"%*s\" is not allowed",
+                  ngx_min(origin.len, 256), origin.data);
+
+    return NGX_DECLINED;
 }

@@ -2543,7 +2543,7 @@ ngx_http_mcp_error_page(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
 
     } else if (r->headers_out.status == NGX_HTTP_FORBIDDEN) {
         code = NGX_HTTP_MCP_TRANSPORT_ERROR;
-        message = "Forbidden";
+        message = "Forbidden: origin not allowed, or denied here";
 
     } else {
         code = NGX_HTTP_MCP_INTERNAL_ERROR;

@@ -37,6 +37,8 @@ static char *ngx_http_mcp_notify(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_node_id(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcp_allowed_origins(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf);
 static void ngx_http_mcp_exit_process(ngx_cycle_t *cycle);
 static json_t *ngx_http_mcp_load_schema(ngx_conf_t *cf, ngx_str_t *tool,
@@ -84,6 +86,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
     { ngx_string("mcp_auth"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_mcp_auth_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_allowed_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_allowed_origins,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -278,6 +287,52 @@ ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
 
 
 static char *
+ngx_http_mcp_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_loc_conf_t *mlcf = conf;
+
+    ngx_str_t   *value, *origin;
+    ngx_uint_t   i;
+
+    if (mlcf->origins != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    mlcf->origins = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                     sizeof(ngx_str_t));
+    if (mlcf->origins == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    /* "*", or origins as browsers send them: scheme://host[:port] */
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (!(value[i].len == 1 && value[i].data[0] == '*')
+            && ngx_strncasecmp(value[i].data, (u_char *) "http://", 7) != 0
+            && ngx_strncasecmp(value[i].data, (u_char *) "https://", 8) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid origin \"%V\": \"*\" or "
+                               "scheme://host[:port]", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        origin = ngx_array_push(mlcf->origins);
+        if (origin == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *origin = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_mcp_node_id(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_mcp_main_conf_t *mmcf = conf;
@@ -340,6 +395,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     conf->sse_ping_interval = NGX_CONF_UNSET_MSEC;
     conf->sse_max_backlog = NGX_CONF_UNSET_SIZE;
     conf->auth = NGX_CONF_UNSET_PTR;
+    conf->origins = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -404,6 +460,7 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_ptr_value(conf->auth, prev->auth, NULL);
+    ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
 
     if (conf->enable || conf->notify) {
         /*

@@ -82,6 +82,7 @@ typedef struct {
     ngx_http_complex_value_t *public_base;
     ngx_http_complex_value_t *sse_endpoint;
     ngx_http_mcp_auth_t      *auth;
+    ngx_array_t              *origins;      /* ngx_str_t, allowed */
 } ngx_http_mcp_loc_conf_t;
 
 
