@@ -528,7 +528,6 @@ ngx_http_mcp_origin_allowed(ngx_http_request_t *r,
     u_char           *p, *last;
     ngx_str_t        *allowed, origin, host;
     ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     /*
@@ -538,33 +537,13 @@ ngx_http_mcp_origin_allowed(ngx_http_request_t *r,
      * origin naming this very host, or one listed, may pass.
      */
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-    ngx_str_null(&origin);
+    h = ngx_http_mcp_header(r, "origin", sizeof("origin") - 1);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == 6
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "origin", 6) == 0)
-        {
-            origin = h[i].value;
-            break;
-        }
-    }
-
-    if (origin.data == NULL) {
+    if (h == NULL) {
         return NGX_OK;
     }
+
+    origin = h->value;
 
     if (mlcf->origins) {
         allowed = mlcf->origins->elts;

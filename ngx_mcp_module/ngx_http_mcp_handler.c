@@ -71,8 +71,6 @@ static ngx_int_t ngx_http_mcp_finish(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx);
 static ngx_int_t ngx_http_mcp_reject(ngx_http_request_t *r, json_t *id,
     ngx_uint_t status, ngx_int_t code, const char *message);
-static ngx_table_elt_t *ngx_http_mcp_header(ngx_http_request_t *r,
-    const char *name, size_t len);
 static ngx_int_t ngx_http_mcp_accepts(ngx_http_request_t *r,
     const char *type);
 static ngx_int_t ngx_http_mcp_is_json_type(ngx_str_t *value);
@@ -2606,7 +2604,7 @@ ngx_http_mcp_header_out(ngx_http_request_t *r, char *key, char *value)
 }
 
 
-static ngx_table_elt_t *
+ngx_table_elt_t *
 ngx_http_mcp_header(ngx_http_request_t *r, const char *name, size_t len)
 {
     ngx_uint_t        i;

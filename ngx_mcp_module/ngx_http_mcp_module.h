@@ -229,6 +229,8 @@ void ngx_http_mcp_redis_stream_alive(ngx_str_t *id, ngx_msec_t ttl);
 void ngx_http_mcp_redis_close_remote(ngx_str_t *id);
 ngx_int_t ngx_http_mcp_redis_owner(void *reply, ngx_str_t *owner,
     ngx_pid_t *pid);
+ngx_table_elt_t *ngx_http_mcp_header(ngx_http_request_t *r,
+    const char *name, size_t len);
 ngx_table_elt_t *ngx_http_mcp_header_out(ngx_http_request_t *r, char *key,
     char *value);
 ngx_int_t ngx_http_mcp_send_json(ngx_http_request_t *r, ngx_uint_t status,
