@@ -461,6 +461,7 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
     }
 
     ctx->client = match->name;
+    ctx->scopes = &match->scopes;
 
     return NGX_DECLINED;
 }

@@ -57,6 +57,10 @@ static ngx_int_t ngx_http_mcp_unavailable(ngx_http_request_t *r,
     const char *message);
 static void ngx_http_mcp_client_copy(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_session_info_t *info);
+static ngx_str_t *ngx_http_mcp_missing_scope(ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_tool_t *tool);
+static ngx_array_t *ngx_http_mcp_visible_tools(ngx_http_mcp_ctx_t *ctx,
+    ngx_array_t *tools);
 static ngx_int_t ngx_http_mcp_client_owns(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_session_info_t *info);
 static ngx_int_t ngx_http_mcp_session(ngx_http_request_t *r,
@@ -963,6 +967,8 @@ static ngx_int_t
 ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg,
     json_t **slot)
 {
+    ngx_str_t                *missing;
+    ngx_array_t              *tools;
     json_t                   *result, *args, *empty;
     ngx_int_t                 rc;
     ngx_http_request_t       *r;
@@ -1005,7 +1011,12 @@ ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg,
     }
 
     if (ngx_http_mcp_method_is(msg, "tools/list")) {
-        result = ngx_http_mcp_tools_list(r->pool, mlcf->tools, msg->params,
+        tools = ngx_http_mcp_visible_tools(ctx, mlcf->tools);
+        if (tools == NULL && mlcf->tools) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        result = ngx_http_mcp_tools_list(r->pool, tools, msg->params,
                                          mlcf->tools_page_size, ctx->version,
                                          err);
         if (result == NULL) {
@@ -1028,6 +1039,22 @@ ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg,
         }
 
         ctx->tool = tool->name;
+
+        missing = ngx_http_mcp_missing_scope(ctx, tool);
+
+        if (missing) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "mcp: client \"%V\" lacks scope \"%V\" for "
+                          "tool \"%V\"", &ctx->client, missing, &tool->name);
+
+            *ngx_snprintf(text, sizeof(text) - 1,
+                          "Forbidden: tool \"%V\" requires the scope "
+                          "\"%V\"", &tool->name, missing) = '\0';
+
+            *slot = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_FORBIDDEN,
+                                       (char *) text);
+            return NGX_OK;
+        }
 
         if (tool->input_schema) {
             empty = args ? NULL : json_object();
@@ -2830,4 +2857,83 @@ ngx_http_mcp_client_owns(ngx_http_mcp_ctx_t *ctx,
                                        NGX_HTTP_MCP_CLIENT_LEN)
            && ngx_memcmp(info->client, ctx->client.data,
                          info->client_len) == 0;
+}
+
+
+static ngx_str_t *
+ngx_http_mcp_missing_scope(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_tool_t *tool)
+{
+    ngx_str_t   *need, *have;
+    ngx_uint_t   i, j;
+
+    /* the first scope the tool needs that the client lacks, if any */
+
+    if (tool->scopes == NULL) {
+        return NULL;
+    }
+
+    need = tool->scopes->elts;
+
+    for (i = 0; i < tool->scopes->nelts; i++) {
+
+        have = ctx->scopes ? ctx->scopes->elts : NULL;
+
+        for (j = 0; ctx->scopes && j < ctx->scopes->nelts; j++) {
+            if (have[j].len == need[i].len
+                && ngx_strncmp(have[j].data, need[i].data, need[i].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (ctx->scopes == NULL || j == ctx->scopes->nelts) {
+            return &need[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_array_t *
+ngx_http_mcp_visible_tools(ngx_http_mcp_ctx_t *ctx, ngx_array_t *tools)
+{
+    ngx_uint_t            i, all;
+    ngx_array_t          *visible;
+    ngx_http_mcp_tool_t  *tool, *t;
+
+    /* a client sees the tools it may call, and pages go over those */
+
+    if (tools == NULL) {
+        return NULL;
+    }
+
+    tool = tools->elts;
+    all = 1;
+
+    for (i = 0; i < tools->nelts; i++) {
+        if (ngx_http_mcp_missing_scope(ctx, &tool[i])) {
+            all = 0;
+            break;
+        }
+    }
+
+    if (all) {
+        return tools;
+    }
+
+    visible = ngx_array_create(ctx->request->pool, tools->nelts,
+                               sizeof(ngx_http_mcp_tool_t));
+    if (visible == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < tools->nelts; i++) {
+        if (ngx_http_mcp_missing_scope(ctx, &tool[i]) == NULL) {
+            t = ngx_array_push(visible);
+            *t = tool[i];
+        }
+    }
+
+    return visible;
 }

@@ -43,6 +43,8 @@ static char *ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf);
 static void ngx_http_mcp_exit_process(ngx_cycle_t *cycle);
 static json_t *ngx_http_mcp_load_schema(ngx_conf_t *cf, ngx_str_t *tool,
     const char *what, ngx_str_t *file);
+static char *ngx_http_mcp_tool_scopes(ngx_conf_t *cf,
+    ngx_http_mcp_tool_t *tool, ngx_str_t *value);
 static void ngx_http_mcp_json_cleanup(void *data);
 static char *ngx_http_mcp_conf_text(ngx_conf_t *cf, ngx_str_t *value,
     const char *what);
@@ -789,6 +791,15 @@ ngx_http_mcp_tool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "scopes=", 7) == 0) {
+            if (ngx_http_mcp_tool_scopes(cf, tool, &value[i]) != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
             s.data = value[i].data + 8;
             s.len = value[i].len - 8;
@@ -814,6 +825,68 @@ ngx_http_mcp_tool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_mcp_tool_scopes(ngx_conf_t *cf, ngx_http_mcp_tool_t *tool,
+    ngx_str_t *value)
+{
+    u_char     *p, *last, *start;
+    ngx_str_t  *scope;
+
+    /* "scopes=a,b": a client needs all of them to see and call the tool */
+
+    tool->scopes = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+    if (tool->scopes == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = value->data + 7;
+    last = value->data + value->len;
+
+    while (p < last) {
+        start = p;
+
+        while (p < last && *p != ',') {
+            if (*p < 0x21 || *p > 0x7e) {
+                goto invalid;
+            }
+
+            p++;
+        }
+
+        if (p == start) {
+            goto invalid;
+        }
+
+        scope = ngx_array_push(tool->scopes);
+        if (scope == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        scope->data = start;
+        scope->len = p - start;
+
+        if (p < last) {
+            p++;
+
+            if (p == last) {
+                goto invalid;
+            }
+        }
+    }
+
+    if (tool->scopes->nelts) {
+        return NGX_CONF_OK;
+    }
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "tool \"%V\": invalid \"%V\"", &tool->name, value);
+
+    return NGX_CONF_ERROR;
 }
 
 

@@ -124,6 +124,7 @@ struct ngx_http_mcp_ctx_s {
     ngx_uint_t                batch;
     ngx_str_t                 session_id;
     ngx_str_t                 client;       /* the principal, $mcp_client */
+    ngx_array_t              *scopes;       /* the principal's */
     ngx_str_t                 method;       /* for $mcp_method */
     ngx_str_t                 tool;         /* for $mcp_tool */
     json_t                   *id;           /* for $mcp_jsonrpc_id */

@@ -38,6 +38,7 @@ typedef struct {
     json_t                   *input_schema;
     json_t                   *output_schema;
     ngx_msec_t                timeout;
+    ngx_array_t              *scopes;       /* ngx_str_t, all required */
 } ngx_http_mcp_tool_t;
 
 

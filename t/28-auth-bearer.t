@@ -37,14 +37,23 @@ open my $fh, '>', "$dir/tokens" or die $!;
 print $fh "# clients of the gateway\n\n$alice_line\n$bob_line\n";
 close $fh;
 
+my $backend = start_backend('example_backend.py');
+
 my $nginx = start_nginx(
     http_config => "mcp_session_zone zone=mcp:1m;\n"
                  . "mcp_auth bearer file=$dir/tokens realm=gw;\n"
                  . "log_format who '\$mcp_client';\n",
+    backend_port => $backend->port,
     config => <<'CONF');
 location = /mcp {
     mcp;
     access_log $TEST_PREFIX/logs/who.log who;
+    mcp_tool echo /tools/echo scopes=tools:call;
+    mcp_tool add /tools/add;
+}
+location /tools/ {
+    internal;
+    proxy_pass http://127.0.0.1:$TEST_BACKEND_PORT/;
 }
 location = /health/ready { mcp_auth off; mcp_health ready; }
 CONF
@@ -89,6 +98,31 @@ my $sid = $r->header('Mcp-Session-Id');
 $r = post("bearer $alice", session => $sid, version => '2025-06-18',
           message => { jsonrpc => '2.0', id => 2, method => 'ping' });
 is($r->status, 200, 'alice\'s session with her token, scheme in any case: 200');
+
+# per-tool scopes: echo needs tools:call, which alice has and bob has not
+{
+    my $bsid = post("Bearer $bob")->header('Mcp-Session-Id');
+    my $call = sub {
+        my ($token, $sid, $method, $params) = @_;
+        return post("Bearer $token", session => $sid, version => '2025-06-18',
+                    message => { jsonrpc => '2.0', id => 7, method => $method,
+                                 params => $params });
+    };
+    my @names = map { $_->{name} }
+                @{ $call->($alice, $sid, 'tools/list', {})->json->{result}{tools} };
+    is_deeply(\@names, ['echo', 'add'], 'alice sees both tools');
+    @names = map { $_->{name} }
+             @{ $call->($bob, $bsid, 'tools/list', {})->json->{result}{tools} };
+    is_deeply(\@names, ['add'], 'bob sees only the tool he may call');
+    my $r = $call->($bob, $bsid, 'tools/call',
+                    { name => 'echo', arguments => { message => 'x' } });
+    is($r->json->{error}{code}, -32003, 'bob calling echo anyway: -32003');
+    like($r->json->{error}{message}, qr/requires the scope "tools:call"/,
+         'naming the missing permission');
+    $r = $call->($alice, $sid, 'tools/call',
+                 { name => 'echo', arguments => { message => 'hi' } });
+    like($r->body, qr/"result".*hi/, 'alice calls it');
+}
 
 # sessions bound to principals: another client's session does not exist
 $r = post("Bearer $bob", session => $sid, version => '2025-06-18',
