@@ -228,6 +228,13 @@ like($out, qr/duplicate client "alice" in .*line 2/, 'a duplicate client too');
     config => 'location = /mcp { mcp; }');
 like($out, qr/needs "file=" for "bearer"/, 'bearer without a file');
 
+for my $bad ('scopes=', 'scopes=a,', 'scopes=,a', 'scopes=a,,b') {
+    ($ok, $out) = start_nginx(test_only => 1,
+        http_config => 'mcp_session_zone zone=mcp:1m;',
+        config => "location = /mcp { mcp; mcp_tool t /t $bad; }");
+    like($out, qr/tool "t": invalid "\Q$bad\E"/, "mcp_tool $bad fails nginx -t");
+}
+
 # a reload picks up a new file
 open $fh, '>', "$dir/tokens" or die $!;
 print $fh "$bob_line\n";
