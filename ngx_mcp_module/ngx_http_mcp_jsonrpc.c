@@ -190,6 +190,13 @@ ngx_http_mcp_msg_classify(json_t *json, ngx_http_mcp_msg_t *msg)
             return;
         }
 
+        /* method names travel in logs and variables: they are bounded */
+
+        if (json_string_length(v) > NGX_HTTP_MCP_METHOD_MAX) {
+            msg->error = "\"method\" is longer than 256 bytes";
+            return;
+        }
+
         msg->method.data = (u_char *) json_string_value(v);
         msg->method.len = json_string_length(v);
 

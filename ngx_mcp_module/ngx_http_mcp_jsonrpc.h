@@ -24,6 +24,7 @@
 
 #define NGX_HTTP_MCP_ERRLEN             160
 #define NGX_HTTP_MCP_ID_MAX             256
+#define NGX_HTTP_MCP_METHOD_MAX         256
 
 
 typedef enum {

@@ -669,6 +669,23 @@ test_classify(void)
                 "classify: a longer string id is refused (it travels in "
                 "headers and logs)");
 
+    ngx_memset(text, 'm', sizeof(text));
+    n = ngx_sprintf((u_char *) text, "{\"jsonrpc\":\"2.0\",\"id\":1,"
+                    "\"method\":\"") - (u_char *) text;
+    ngx_memcpy(text + n + NGX_HTTP_MCP_METHOD_MAX, "\"}", 3);
+    classify_is(text, NGX_HTTP_MCP_MSG_REQUEST, NULL,
+                "classify: a method of NGX_HTTP_MCP_METHOD_MAX bytes is "
+                "taken");
+
+    ngx_memset(text, 'm', sizeof(text));
+    ngx_sprintf((u_char *) text, "{\"jsonrpc\":\"2.0\",\"id\":1,"
+                "\"method\":\"");
+    ngx_memcpy(text + n + NGX_HTTP_MCP_METHOD_MAX + 1, "\"}", 3);
+    classify_is(text, NGX_HTTP_MCP_MSG_INVALID,
+                "\"method\" is longer than 256 bytes",
+                "classify: a longer method is refused (it travels in logs "
+                "and variables)");
+
     json = J("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}");
     ngx_http_mcp_msg_classify(json, &msg);
     check(msg.id == NULL,
