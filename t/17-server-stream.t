@@ -237,6 +237,9 @@ PY
 SKIP: {
     skip 'curl is needed for HTTP/2', 4 unless `curl --version 2>/dev/null`
                                               =~ /HTTP2/;
+    my $nginx_v = `${\ nginx_binary()} -V 2>&1`;
+    skip 'nginx is built without http_v2', 4
+        unless $nginx_v =~ /--with-http_v2_module/;
 
     my $h2 = start_nginx(
         http_config => 'mcp_session_zone zone=mcp:1m;',
