@@ -57,6 +57,7 @@ static ngx_int_t ngx_http_mcp_unavailable(ngx_http_request_t *r,
     const char *message);
 static void ngx_http_mcp_client_copy(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_session_info_t *info);
+static ngx_int_t ngx_http_mcp_too_many_sessions(ngx_http_request_t *r);
 static ngx_str_t *ngx_http_mcp_missing_scope(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_tool_t *tool);
 static ngx_array_t *ngx_http_mcp_visible_tools(ngx_http_mcp_ctx_t *ctx,
@@ -681,11 +682,17 @@ ngx_http_mcp_initialize(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    info.max_per_client = mlcf->max_client_sessions;
+
     rc = ngx_http_mcp_session_create(mmcf->session_zone, &info, id,
                                      r->connection->log);
 
     if (rc != NGX_OK) {
         json_decref(response);
+
+        if (rc == NGX_ABORT) {
+            return ngx_http_mcp_too_many_sessions(r);
+        }
 
         if (rc == NGX_BUSY) {
             return ngx_http_mcp_reject(r, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -1466,8 +1473,14 @@ ngx_http_mcp_legacy_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     ngx_http_mcp_client_copy(ctx, &info);
     info.stream = ngx_pid;
 
+    info.max_per_client = mlcf->max_client_sessions;
+
     rc = ngx_http_mcp_session_create(mmcf->session_zone, &info, id,
                                      r->connection->log);
+
+    if (rc == NGX_ABORT) {
+        return ngx_http_mcp_too_many_sessions(r);
+    }
 
     if (rc == NGX_BUSY) {
         return ngx_http_mcp_reject(r, NULL, NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -2936,4 +2949,15 @@ ngx_http_mcp_visible_tools(ngx_http_mcp_ctx_t *ctx, ngx_array_t *tools)
     }
 
     return visible;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_too_many_sessions(ngx_http_request_t *r)
+{
+    return ngx_http_mcp_reject(r, NULL, NGX_HTTP_TOO_MANY_REQUESTS,
+                               NGX_HTTP_MCP_TRANSPORT_ERROR,
+                               "Too Many Requests: this client has "
+                               "mcp_max_client_sessions sessions; end one "
+                               "(DELETE) or let one expire");
 }

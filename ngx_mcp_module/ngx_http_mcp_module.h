@@ -76,6 +76,7 @@ typedef struct {
     ngx_uint_t                max_json_values;
     ngx_uint_t                max_batch;
     ngx_uint_t                tools_page_size;
+    ngx_uint_t                max_client_sessions;
     ngx_msec_t                tool_timeout;
     ngx_msec_t                sse_ping_interval;
     size_t                    sse_max_backlog;

@@ -80,6 +80,8 @@ static ngx_http_mcp_session_node_t *ngx_http_mcp_session_locate(
     ngx_http_mcp_session_ctx_t *ctx, ngx_str_t *id);
 static ngx_int_t ngx_http_mcp_session_insert(ngx_shm_zone_t *shm_zone,
     ngx_str_t *id, ngx_http_mcp_session_info_t *info, ngx_log_t *log);
+static ngx_uint_t ngx_http_mcp_session_count_client(
+    ngx_http_mcp_session_ctx_t *ctx, ngx_http_mcp_session_info_t *info);
 
 
 #define ngx_http_mcp_session_node(node)                                      \
@@ -556,6 +558,19 @@ ngx_http_mcp_session_insert(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
         return NGX_DECLINED;
     }
 
+    if (info->max_per_client && info->client_len
+        && ngx_http_mcp_session_count_client(ctx, info)
+           >= info->max_per_client)
+    {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "mcp: client \"%*s\" has %ui sessions, "
+                      "mcp_max_client_sessions; a new one was refused",
+                      info->client_len, info->client, info->max_per_client);
+        return NGX_ABORT;
+    }
+
     evicted = 0;
 
     node = ngx_http_mcp_session_alloc(ctx, &evicted);
@@ -1023,4 +1038,37 @@ ngx_http_mcp_session_register_turn(ngx_shm_zone_t *shm_zone,
     return ngx_atomic_cmp_set(&ctx->sh->registered, last,
                               (ngx_atomic_uint_t) ngx_current_msec | 1)
            ? NGX_OK : NGX_DECLINED;
+}
+
+
+static ngx_uint_t
+ngx_http_mcp_session_count_client(ngx_http_mcp_session_ctx_t *ctx,
+    ngx_http_mcp_session_info_t *info)
+{
+    ngx_uint_t                    n;
+    ngx_queue_t                  *q;
+    ngx_http_mcp_session_node_t  *sn;
+
+    /*
+     * A walk under the lock, on session creation only: a zone holds
+     * thousands of sessions, and counting them is microseconds.
+     */
+
+    n = 0;
+
+    for (q = ngx_queue_head(&ctx->sh->queue);
+         q != ngx_queue_sentinel(&ctx->sh->queue);
+         q = ngx_queue_next(q))
+    {
+        sn = ngx_queue_data(q, ngx_http_mcp_session_node_t, queue);
+
+        if (sn->client_len == info->client_len
+            && ngx_memcmp(sn->client, info->client, info->client_len) == 0
+            && !ngx_http_mcp_session_idle(ctx, sn))
+        {
+            n++;
+        }
+    }
+
+    return n;
 }

@@ -41,6 +41,7 @@ typedef struct {
     ngx_msec_t                checked;      /* last confirmed by Redis */
     size_t                    client_len;
     u_char                    client[NGX_HTTP_MCP_CLIENT_LEN];
+    ngx_uint_t                max_per_client;   /* at creation, 0: none */
     unsigned                  legacy:1;     /* HTTP with SSE (2024-11-05) */
     unsigned                  registered:1; /* in Redis */
 } ngx_http_mcp_session_info_t;

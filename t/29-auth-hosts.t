@@ -9,18 +9,9 @@ use lib "$FindBin::Bin/lib";
 use Test::McpNginx;
 use File::Temp qw(tempdir);
 
-my $root = repo_root();
 my $dir = tempdir('mcp-auth-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 
-my (%token, @lines);
-for my $name (qw(alice bob)) {
-    my $out = `$root/tools/mcp-token $name`;
-    ($token{$name}) = $out =~ /^token: (\S+)$/m;
-    push @lines, $out =~ /^line:  (.+)$/m;
-}
-open my $fh, '>', "$dir/tokens" or die $!;
-print $fh map { "$_\n" } @lines;
-close $fh;
+my %token = %{ mcp_tokens("$dir/tokens", qw(alice bob)) };
 
 my $redis = start_redis();
 

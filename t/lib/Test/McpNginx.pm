@@ -23,7 +23,7 @@ our $VERSION = '1.00';
 our @ISA     = ('Exporter');
 our @EXPORT  = qw(repo_root module_path nginx_binary free_port start_nginx
                   start_backend start_redis http_request json_rpc
-                  mcp_initialize run_blocks wait_for);
+                  mcp_initialize run_blocks wait_for mcp_tokens);
 our @EXPORT_OK = qw(parse_blocks json_subset_diff json_equal_diff);
 
 # The nginx instance serving the block being run (for request_eval code).
@@ -405,6 +405,19 @@ sub wait_for {
         Time::HiRes::sleep(0.05);
     }
     return 0;
+}
+
+# a token file for mcp_auth, made with tools/mcp-token: name => token
+sub mcp_tokens {
+    my ($file, @names) = @_;
+    my (%token, @lines);
+    for my $name (@names) {
+        my $out = `$ROOT/tools/mcp-token $name`;
+        ($token{$name}) = $out =~ /^token: (\S+)$/m;
+        push @lines, $out =~ /^line:  (.+)$/m;
+    }
+    _write_file($file, join '', map { "$_\n" } @lines);
+    return \%token;
 }
 
 # A redis-server of its own on a free loopback port, no persistence.
@@ -1104,6 +1117,9 @@ C<pid>, C<log_text>, C<stop>.
 
 B<wait_for($seconds, $cond)>: true as soon as C<< $cond->() >> is, false
 when C<$seconds> pass first.
+
+B<mcp_tokens($file, @names)> writes an C<mcp_auth> token file for the
+clients named, with C<tools/mcp-token>, and returns their tokens by name.
 
 B<start_redis(%o)> runs Debian's C<redis-server> on a free loopback port
 (or C<port>) and a Unix socket, without persistence (with C<password>,
