@@ -191,7 +191,6 @@ ngx_int_t ngx_http_mcp_redis_init_process(ngx_cycle_t *cycle,
 void ngx_http_mcp_redis_exit_process(void);
 ngx_int_t ngx_http_mcp_redis_state(ngx_str_t *reason);
 ngx_uint_t ngx_http_mcp_redis_reconnects(void);
-ngx_str_t *ngx_http_mcp_redis_prefix(void);
 ngx_uint_t ngx_http_mcp_redis_settling(void);
 void ngx_http_mcp_redis_failed(const char *why);
 ngx_int_t ngx_http_mcp_redis_command(ngx_http_mcp_redis_handler_pt handler,

@@ -164,6 +164,7 @@ ngx_http_mcp_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                  *value, s;
     ngx_int_t                   n;
     ngx_uint_t                  i;
+    ngx_msec_t                  t;
     struct sockaddr_un         *sun;
     ngx_http_mcp_redis_conf_t  *rcf;
 
@@ -267,31 +268,23 @@ ngx_http_mcp_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "connect_timeout=", 16) == 0) {
+        if (ngx_strncmp(value[i].data, "connect_timeout=", 16) == 0
+            || ngx_strncmp(value[i].data, "command_timeout=", 16) == 0)
+        {
             s.data = value[i].data + 16;
             s.len = value[i].len - 16;
 
-            rcf->connect_timeout = ngx_parse_time(&s, 0);
+            t = ngx_parse_time(&s, 0);
 
-            if (rcf->connect_timeout == (ngx_msec_t) NGX_ERROR
-                || rcf->connect_timeout == 0)
-            {
+            if (t == (ngx_msec_t) NGX_ERROR || t == 0) {
                 goto invalid;
             }
 
-            continue;
-        }
+            if (ngx_strncmp(value[i].data, "connect", 7) == 0) {
+                rcf->connect_timeout = t;
 
-        if (ngx_strncmp(value[i].data, "command_timeout=", 16) == 0) {
-            s.data = value[i].data + 16;
-            s.len = value[i].len - 16;
-
-            rcf->command_timeout = ngx_parse_time(&s, 0);
-
-            if (rcf->command_timeout == (ngx_msec_t) NGX_ERROR
-                || rcf->command_timeout == 0)
-            {
-                goto invalid;
+            } else {
+                rcf->command_timeout = t;
             }
 
             continue;
@@ -443,13 +436,6 @@ ngx_http_mcp_redis_settling(void)
     return rd->up && rd->reconnects
            && (ngx_msec_int_t) (ngx_current_msec - rd->up_since)
               < NGX_HTTP_MCP_REDIS_RETRY_MAX + 1000;
-}
-
-
-ngx_str_t *
-ngx_http_mcp_redis_prefix(void)
-{
-    return &ngx_http_mcp_redis.conf->prefix;
 }
 
 
