@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include "ngx_http_mcp_module.h"
+#include "ngx_http_mcp_jwt.h"
 
 
 /*
@@ -23,6 +24,7 @@
 
 #define NGX_HTTP_MCP_AUTH_NAME_MAX   64
 #define NGX_HTTP_MCP_AUTH_TOKEN_MAX  4096
+#define NGX_HTTP_MCP_AUTH_FILE_MAX   (16 * 1024 * 1024)
 
 
 typedef struct {
@@ -34,9 +36,12 @@ typedef struct {
 
 struct ngx_http_mcp_auth_s {
     ngx_uint_t                enabled;
+    ngx_uint_t                jwt;          /* JWTs per mcp_oauth too */
     ngx_str_t                 realm;
     ngx_str_t                 file;
     ngx_array_t               clients;      /* ngx_http_mcp_client_t */
+    ngx_array_t              *scopes;       /* every request needs */
+    ngx_str_t                 scope;        /* the same, space-separated */
 };
 
 
@@ -44,8 +49,10 @@ static char *ngx_http_mcp_auth_read(ngx_conf_t *cf,
     ngx_http_mcp_auth_t *auth);
 static char *ngx_http_mcp_auth_line(ngx_conf_t *cf,
     ngx_http_mcp_auth_t *auth, u_char *p, u_char *last, ngx_uint_t line);
+static ngx_array_t *ngx_http_mcp_auth_split(ngx_pool_t *pool,
+    ngx_str_t *scope);
 static ngx_int_t ngx_http_mcp_auth_reject(ngx_http_request_t *r,
-    ngx_http_mcp_auth_t *auth, const char *error, const char *why);
+    const char *error, const char *description, const char *why);
 static ngx_int_t ngx_http_mcp_origin_allowed(ngx_http_request_t *r,
     ngx_http_mcp_loc_conf_t *mlcf);
 
@@ -55,8 +62,9 @@ ngx_http_mcp_auth_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_mcp_loc_conf_t *mlcf = conf;
 
-    ngx_str_t            *value;
-    ngx_uint_t            i;
+    u_char               *p;
+    ngx_str_t            *value, s, *scope;
+    ngx_uint_t            i, j;
     ngx_http_mcp_auth_t  *auth;
 
     if (mlcf->auth != NGX_CONF_UNSET_PTR) {
@@ -79,10 +87,13 @@ ngx_http_mcp_auth_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    if (ngx_strcmp(value[1].data, "bearer") != 0) {
+    if (ngx_strcmp(value[1].data, "jwt") == 0) {
+        auth->jwt = 1;
+
+    } else if (ngx_strcmp(value[1].data, "bearer") != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\", it must be \"bearer\" "
-                           "or \"off\"", &value[1]);
+                           "invalid value \"%V\", it must be \"bearer\", "
+                           "\"jwt\" or \"off\"", &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -113,12 +124,59 @@ ngx_http_mcp_auth_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "scopes=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+
+            if (ngx_http_mcp_oauth_scopes(cf, &s, &auth->scopes)
+                != NGX_CONF_OK)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": scopes separated by "
+                                   "commas are expected", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            /* as a challenge names them: "a b" */
+
+            auth->scope.len = s.len;
+            auth->scope.data = ngx_pnalloc(cf->pool, s.len);
+            if (auth->scope.data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            p = auth->scope.data;
+            scope = auth->scopes->elts;
+
+            for (j = 0; j < auth->scopes->nelts; j++) {
+                if (j) {
+                    *p++ = ' ';
+                }
+
+                p = ngx_cpymem(p, scope[j].data, scope[j].len);
+            }
+
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\"", &value[i]);
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_array_init(&auth->clients, cf->pool, 16,
+                       sizeof(ngx_http_mcp_client_t))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (auth->file.len == 0) {
+        if (auth->jwt) {
+            mlcf->auth = auth;
+            return NGX_CONF_OK;
+        }
+
         return "needs \"file=\" for \"bearer\"";
     }
 
@@ -136,39 +194,52 @@ ngx_http_mcp_auth_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static char *
-ngx_http_mcp_auth_read(ngx_conf_t *cf, ngx_http_mcp_auth_t *auth)
+ngx_uint_t
+ngx_http_mcp_auth_jwt(ngx_http_mcp_auth_t *auth)
 {
-    u_char           *buf, *p, *last, *eol;
-    char             *rv;
+    return auth->jwt;
+}
+
+
+ngx_int_t
+ngx_http_mcp_conf_file(ngx_conf_t *cf, ngx_str_t *name, size_t max,
+    ngx_str_t *text)
+{
+    u_char           *buf;
     ssize_t           n;
     ngx_fd_t          fd;
-    ngx_uint_t        line;
+    ngx_int_t         rc;
     ngx_file_t        file;
     ngx_file_info_t   fi;
 
-    fd = ngx_open_file(auth->file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    /* the whole file, in the configuration's pool (it outlives it) */
+
+    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &auth->file);
-        return NGX_CONF_ERROR;
+                           ngx_open_file_n " \"%V\" failed", name);
+        return NGX_ERROR;
     }
 
     ngx_memzero(&file, sizeof(ngx_file_t));
     file.fd = fd;
-    file.name = auth->file;
+    file.name = *name;
     file.log = cf->log;
 
-    rv = NGX_CONF_ERROR;
+    rc = NGX_ERROR;
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%V\" failed", &auth->file);
+                           ngx_fd_info_n " \"%V\" failed", name);
         goto done;
     }
 
-    /* the names and scopes point into it for the cycle's life */
+    if ((size_t) ngx_file_size(&fi) > max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is larger than %uz bytes", name, max);
+        goto done;
+    }
 
     buf = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1);
     if (buf == NULL) {
@@ -180,15 +251,42 @@ ngx_http_mcp_auth_read(ngx_conf_t *cf, ngx_http_mcp_auth_t *auth)
         goto done;
     }
 
-    if (ngx_array_init(&auth->clients, cf->pool, 16,
-                       sizeof(ngx_http_mcp_client_t))
-        != NGX_OK)
-    {
-        goto done;
+    buf[n] = '\0';
+
+    text->data = buf;
+    text->len = n;
+
+    rc = NGX_OK;
+
+done:
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", name);
     }
 
-    p = buf;
-    last = buf + n;
+    return rc;
+}
+
+
+static char *
+ngx_http_mcp_auth_read(ngx_conf_t *cf, ngx_http_mcp_auth_t *auth)
+{
+    u_char      *p, *last, *eol;
+    ngx_str_t    text;
+    ngx_uint_t   line;
+
+    /* the names and scopes point into it for the cycle's life */
+
+    if (ngx_http_mcp_conf_file(cf, &auth->file, NGX_HTTP_MCP_AUTH_FILE_MAX,
+                               &text)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    p = text.data;
+    last = text.data + text.len;
 
     for (line = 1; p < last; line++) {
         eol = ngx_strlchr(p, last, '\n');
@@ -197,28 +295,19 @@ ngx_http_mcp_auth_read(ngx_conf_t *cf, ngx_http_mcp_auth_t *auth)
         }
 
         if (ngx_http_mcp_auth_line(cf, auth, p, eol, line) != NGX_CONF_OK) {
-            goto done;
+            return NGX_CONF_ERROR;
         }
 
         p = eol + 1;
     }
 
-    if (auth->clients.nelts == 0) {
+    if (auth->clients.nelts == 0 && !auth->jwt) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                            "the token file \"%V\" names no client: "
                            "every request will be refused", &auth->file);
     }
 
-    rv = NGX_CONF_OK;
-
-done:
-
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
-                           ngx_close_file_n " \"%V\" failed", &auth->file);
-    }
-
-    return rv;
+    return NGX_CONF_OK;
 }
 
 
@@ -368,12 +457,15 @@ ngx_int_t
 ngx_http_mcp_auth_handler(ngx_http_request_t *r)
 {
     u_char                   *p, *last;
-    ngx_str_t                 token;
-    ngx_uint_t                i, found;
+    ngx_int_t                 rc;
+    ngx_str_t                 token, client, scope, *need, *have;
+    ngx_uint_t                i, j, found, oauth;
+    const char               *error;
+    ngx_array_t              *scopes;
     ngx_table_elt_t          *h;
     ngx_http_mcp_ctx_t       *ctx;
     ngx_http_mcp_auth_t      *auth;
-    ngx_http_mcp_client_t    *client, *match;
+    ngx_http_mcp_client_t    *c, *match;
     ngx_http_mcp_loc_conf_t  *mlcf;
     u_char                    digest[SHA256_DIGEST_LENGTH];
 
@@ -394,10 +486,12 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    /* the Authorization header only: never a query string (RFC 6750) */
+
     h = r->headers_in.authorization;
 
     if (h == NULL) {
-        return ngx_http_mcp_auth_reject(r, auth, NULL, "no bearer token");
+        return ngx_http_mcp_auth_reject(r, NULL, NULL, "no bearer token");
     }
 
     /* "Bearer" SP token (RFC 6750, 2.1) */
@@ -410,8 +504,7 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
         || (h->value.len > 6 && p[6] != ' '))
     {
         /* another scheme is as good as none (RFC 6750, 3) */
-        return ngx_http_mcp_auth_reject(r, auth, NULL,
-                                        "not a bearer token");
+        return ngx_http_mcp_auth_reject(r, NULL, NULL, "not a bearer token");
     }
 
     /* nginx has trimmed trailing spaces: "Bearer" alone has no token */
@@ -425,30 +518,92 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
     token.data = p;
     token.len = last - p;
 
-    if (token.len == 0 || token.len > NGX_HTTP_MCP_AUTH_TOKEN_MAX) {
-        return ngx_http_mcp_auth_reject(r, auth, "invalid_request",
+    if (token.len == 0
+        || token.len > (auth->jwt ? NGX_HTTP_MCP_JWT_MAX
+                                  : NGX_HTTP_MCP_AUTH_TOKEN_MAX))
+    {
+        return ngx_http_mcp_auth_reject(r, "invalid_request", NULL,
                                         "a malformed bearer token");
     }
 
-    SHA256(token.data, token.len, digest);
+    if (auth->jwt && ngx_http_mcp_jwt_shaped(&token)) {
+        rc = ngx_http_mcp_oauth_verify(r, mlcf->oauth, &token, &client,
+                                       &scope, &error);
 
-    /* every client is compared, in constant time, whatever matches */
-
-    client = auth->clients.elts;
-    match = NULL;
-
-    for (i = 0; i < auth->clients.nelts; i++) {
-        found = (CRYPTO_memcmp(client[i].digest, digest,
-                               SHA256_DIGEST_LENGTH) == 0);
-
-        if (found) {
-            match = &client[i];
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        if (rc != NGX_OK) {
+            return ngx_http_mcp_auth_reject(r, "invalid_token", error,
+                                            "a JWT refused");
+        }
+
+        scopes = ngx_http_mcp_auth_split(r->pool, &scope);
+        if (scopes == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        oauth = 1;
+
+    } else {
+
+        SHA256(token.data, token.len, digest);
+
+        /* every client is compared, in constant time, whatever matches */
+
+        c = auth->clients.elts;
+        match = NULL;
+
+        for (i = 0; i < auth->clients.nelts; i++) {
+            found = (CRYPTO_memcmp(c[i].digest, digest,
+                                   SHA256_DIGEST_LENGTH) == 0);
+
+            if (found) {
+                match = &c[i];
+            }
+        }
+
+        if (match == NULL) {
+            return ngx_http_mcp_auth_reject(r, "invalid_token", NULL,
+                                            "an unknown bearer token");
+        }
+
+        client = match->name;
+        scopes = &match->scopes;
+        oauth = 0;
     }
 
-    if (match == NULL) {
-        return ngx_http_mcp_auth_reject(r, auth, "invalid_token",
-                                        "an unknown bearer token");
+    /* the scopes every request here needs */
+
+    need = auth->scopes ? auth->scopes->elts : NULL;
+
+    for (i = 0; auth->scopes && i < auth->scopes->nelts; i++) {
+        have = scopes->elts;
+
+        for (j = 0; j < scopes->nelts; j++) {
+            if (have[j].len == need[i].len
+                && ngx_strncmp(have[j].data, need[i].data, need[i].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == scopes->nelts) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "mcp: client \"%V\" lacks scope \"%V\"",
+                          &client, &need[i]);
+
+            if (ngx_http_mcp_auth_challenge(r, "insufficient_scope",
+                                            "the token lacks a scope",
+                                            &auth->scope)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            return NGX_HTTP_FORBIDDEN;
+        }
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
@@ -460,20 +615,63 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
         }
     }
 
-    ctx->client = match->name;
-    ctx->scopes = &match->scopes;
+    ctx->client = client;
+    ctx->scopes = scopes;
+    ctx->oauth = oauth;
 
     return NGX_DECLINED;
 }
 
 
-static ngx_int_t
-ngx_http_mcp_auth_reject(ngx_http_request_t *r, ngx_http_mcp_auth_t *auth,
-    const char *error, const char *why)
+static ngx_array_t *
+ngx_http_mcp_auth_split(ngx_pool_t *pool, ngx_str_t *scope)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_table_elt_t  *h;
+    u_char       *p, *last, *start;
+    ngx_str_t    *s;
+    ngx_array_t  *scopes;
+
+    /* "a b c" (RFC 6749, 3.3), spaces repeated or not */
+
+    scopes = ngx_array_create(pool, 4, sizeof(ngx_str_t));
+    if (scopes == NULL) {
+        return NULL;
+    }
+
+    p = scope->data;
+    last = p + scope->len;
+
+    while (p < last) {
+
+        if (*p == ' ') {
+            p++;
+            continue;
+        }
+
+        start = p;
+
+        while (p < last && *p != ' ') {
+            p++;
+        }
+
+        s = ngx_array_push(scopes);
+        if (s == NULL) {
+            return NULL;
+        }
+
+        s->data = start;
+        s->len = p - start;
+    }
+
+    return scopes;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_auth_reject(ngx_http_request_t *r, const char *error,
+    const char *description, const char *why)
+{
+    ngx_uint_t                level;
+    ngx_http_mcp_loc_conf_t  *mlcf;
 
     /*
      * Who was refused and why, never the token: a client without one
@@ -481,44 +679,100 @@ ngx_http_mcp_auth_reject(ngx_http_request_t *r, ngx_http_mcp_auth_t *auth,
      * wrong one a warning.
      */
 
-    if (error) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "mcp: authentication failed: %s", why);
+    level = error ? NGX_LOG_WARN : NGX_LOG_INFO;
 
-    } else {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "mcp: authentication required: %s", why);
+    ngx_log_error(level, r->connection->log, 0,
+                  "mcp: authentication %s: %s%s%s",
+                  error ? "failed" : "required", why,
+                  description ? ": " : "", description ? description : "");
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    if (ngx_http_mcp_auth_challenge(r, error, description,
+                                    mlcf->auth->scopes ? &mlcf->auth->scope
+                                                       : NULL)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    len = sizeof("Bearer realm=\"\", error=\"\"") - 1 + auth->realm.len
-          + (error ? ngx_strlen(error) : 0);
+    return error && ngx_strcmp(error, "invalid_request") == 0
+           ? NGX_HTTP_BAD_REQUEST : NGX_HTTP_UNAUTHORIZED;
+}
+
+
+ngx_int_t
+ngx_http_mcp_auth_challenge(ngx_http_request_t *r, const char *error,
+    const char *description, ngx_str_t *scope)
+{
+    u_char                   *p;
+    size_t                    len;
+    ngx_str_t                *url;
+    ngx_table_elt_t          *h;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    url = mlcf->oauth ? ngx_http_mcp_oauth_metadata_url(mlcf->oauth) : NULL;
+
+    len = sizeof("Bearer realm=\"\"") - 1 + mlcf->auth->realm.len;
+
+    if (error) {
+        len += sizeof(", error=\"\"") - 1 + ngx_strlen(error);
+    }
+
+    if (description) {
+        len += sizeof(", error_description=\"\"") - 1
+               + ngx_strlen(description);
+    }
+
+    if (scope) {
+        len += sizeof(", scope=\"\"") - 1 + scope->len;
+    }
+
+    if (url) {
+        len += sizeof(", resource_metadata=\"\"") - 1 + url->len;
+    }
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h = ngx_http_mcp_header_out(r, "WWW-Authenticate", "");
     if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h->value.data = p;
 
     /* RFC 6750, 3.1: no error code when no credentials were sent */
 
-    p = ngx_sprintf(p, "Bearer realm=\"%V\"", &auth->realm);
+    p = ngx_sprintf(p, "Bearer realm=\"%V\"", &mlcf->auth->realm);
 
     if (error) {
         p = ngx_sprintf(p, ", error=\"%s\"", error);
+    }
+
+    if (description) {
+        p = ngx_sprintf(p, ", error_description=\"%s\"", description);
+    }
+
+    /* MCP authorization, 2025-11-25: the scopes needed, where to learn */
+
+    if (scope) {
+        p = ngx_sprintf(p, ", scope=\"%V\"", scope);
+    }
+
+    if (url) {
+        p = ngx_sprintf(p, ", resource_metadata=\"%V\"", url);
     }
 
     h->value.len = p - h->value.data;
 
     r->headers_out.www_authenticate = h;
 
-    return error && ngx_strcmp(error, "invalid_request") == 0
-           ? NGX_HTTP_BAD_REQUEST : NGX_HTTP_UNAUTHORIZED;
+    return NGX_OK;
 }
 
 

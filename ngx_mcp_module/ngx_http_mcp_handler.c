@@ -1060,6 +1060,7 @@ ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg,
 
             *slot = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_FORBIDDEN,
                                        (char *) text);
+            ctx->denied_scope = missing;
             return NGX_OK;
         }
 
@@ -1160,6 +1161,22 @@ ngx_http_mcp_finish(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     if (ctx->legacy) {
         /* HTTP with SSE: the answer goes on the stream, the POST gets 202 */
         rc = ngx_http_mcp_deliver(r, ctx, out);
+
+    } else if (ctx->denied_scope && ctx->oauth && !ctx->batch) {
+
+        /*
+         * A token short of a tool's scope (MCP authorization, 2025-11-25,
+         * scope challenge): 403 names it, so that the client may ask the
+         * authorization server for it; the body says the same.
+         */
+
+        rc = ngx_http_mcp_auth_challenge(r, "insufficient_scope",
+                                         "the token lacks a scope",
+                                         ctx->denied_scope);
+
+        rc = (rc == NGX_OK)
+             ? ngx_http_mcp_send_json(r, NGX_HTTP_FORBIDDEN, out)
+             : NGX_HTTP_INTERNAL_SERVER_ERROR;
 
     } else {
         rc = ngx_http_mcp_send_json(r, NGX_HTTP_OK, out);
@@ -2578,6 +2595,12 @@ ngx_http_mcp_error_page(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     {
         code = NGX_HTTP_MCP_TRANSPORT_ERROR;
         message = "Bad Request: malformed bearer token";
+
+    } else if (r->headers_out.status == NGX_HTTP_FORBIDDEN
+               && r->headers_out.www_authenticate)
+    {
+        code = NGX_HTTP_MCP_TRANSPORT_ERROR;
+        message = "Forbidden: the token lacks a scope needed here";
 
     } else if (r->headers_out.status == NGX_HTTP_FORBIDDEN) {
         code = NGX_HTTP_MCP_TRANSPORT_ERROR;

@@ -37,6 +37,8 @@ static char *ngx_http_mcp_notify(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_node_id(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcp_oauth_metadata(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_mcp_allowed_origins(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf);
@@ -88,6 +90,20 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
     { ngx_string("mcp_auth"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_mcp_auth_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_oauth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_mcp_oauth_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_oauth_metadata"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcp_oauth_metadata,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -296,6 +312,28 @@ ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
 
 
 static char *
+ngx_http_mcp_oauth_metadata(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_loc_conf_t *mlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (mlcf->oauth_metadata || mlcf->health || mlcf->notify
+        || mlcf->enable != NGX_CONF_UNSET)
+    {
+        return "is duplicate";
+    }
+
+    mlcf->oauth_metadata = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_mcp_oauth_metadata_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_mcp_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_mcp_loc_conf_t *mlcf = conf;
@@ -385,6 +423,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->health = 0;
+     *     conf->oauth_metadata = 0;
      *     conf->server_name = { 0, NULL };
      *     conf->server_version = { 0, NULL };
      *     conf->instructions = { 0, NULL };
@@ -405,6 +444,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     conf->sse_ping_interval = NGX_CONF_UNSET_MSEC;
     conf->sse_max_backlog = NGX_CONF_UNSET_SIZE;
     conf->auth = NGX_CONF_UNSET_PTR;
+    conf->oauth = NGX_CONF_UNSET_PTR;
     conf->origins = NGX_CONF_UNSET_PTR;
 
     return conf;
@@ -472,6 +512,18 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_ptr_value(conf->auth, prev->auth, NULL);
+    ngx_conf_merge_ptr_value(conf->oauth, prev->oauth, NULL);
+
+    if (conf->oauth == NULL
+        && (conf->oauth_metadata
+            || (conf->auth && ngx_http_mcp_auth_jwt(conf->auth))))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" requires \"mcp_oauth\" here or in an "
+                           "enclosing block", conf->oauth_metadata
+                           ? "mcp_oauth_metadata" : "mcp_auth jwt");
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
 
     if (conf->enable || conf->notify) {
@@ -842,56 +894,16 @@ static char *
 ngx_http_mcp_tool_scopes(ngx_conf_t *cf, ngx_http_mcp_tool_t *tool,
     ngx_str_t *value)
 {
-    u_char     *p, *last, *start;
-    ngx_str_t  *scope;
+    ngx_str_t  list;
 
     /* "scopes=a,b": a client needs all of them to see and call the tool */
 
-    tool->scopes = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
-    if (tool->scopes == NULL) {
-        return NGX_CONF_ERROR;
-    }
+    list.data = value->data + 7;
+    list.len = value->len - 7;
 
-    p = value->data + 7;
-    last = value->data + value->len;
-
-    while (p < last) {
-        start = p;
-
-        while (p < last && *p != ',') {
-            if (*p < 0x21 || *p > 0x7e) {
-                goto invalid;
-            }
-
-            p++;
-        }
-
-        if (p == start) {
-            goto invalid;
-        }
-
-        scope = ngx_array_push(tool->scopes);
-        if (scope == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        scope->data = start;
-        scope->len = p - start;
-
-        if (p < last) {
-            p++;
-
-            if (p == last) {
-                goto invalid;
-            }
-        }
-    }
-
-    if (tool->scopes->nelts) {
+    if (ngx_http_mcp_oauth_scopes(cf, &list, &tool->scopes) == NGX_CONF_OK) {
         return NGX_CONF_OK;
     }
-
-invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "tool \"%V\": invalid \"%V\"", &tool->name, value);

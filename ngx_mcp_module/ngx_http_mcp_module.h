@@ -39,7 +39,8 @@
 #define NGX_HTTP_MCP_REDIS_CHECK     1000
 
 
-typedef struct ngx_http_mcp_auth_s  ngx_http_mcp_auth_t;
+typedef struct ngx_http_mcp_auth_s   ngx_http_mcp_auth_t;
+typedef struct ngx_http_mcp_oauth_s  ngx_http_mcp_oauth_t;
 
 
 typedef struct {
@@ -83,6 +84,8 @@ typedef struct {
     ngx_http_complex_value_t *public_base;
     ngx_http_complex_value_t *sse_endpoint;
     ngx_http_mcp_auth_t      *auth;
+    ngx_http_mcp_oauth_t     *oauth;
+    ngx_uint_t                oauth_metadata;
     ngx_array_t              *origins;      /* ngx_str_t, allowed */
 } ngx_http_mcp_loc_conf_t;
 
@@ -128,6 +131,7 @@ struct ngx_http_mcp_ctx_s {
     ngx_array_t              *scopes;       /* the principal's */
     ngx_str_t                 method;       /* for $mcp_method */
     ngx_str_t                 tool;         /* for $mcp_tool */
+    ngx_str_t                *denied_scope; /* a tool's, lacking */
     json_t                   *id;           /* for $mcp_jsonrpc_id */
     ngx_http_mcp_call_t      *call;
     ngx_http_mcp_stream_t    *stream;       /* a GET stream */
@@ -150,6 +154,7 @@ struct ngx_http_mcp_ctx_s {
     unsigned                  lookup_failed:1;
     unsigned                  via_redis:1;
     unsigned                  opening:1;    /* a legacy stream, not yet */
+    unsigned                  oauth:1;      /* the principal's a JWT's */
 };
 
 
@@ -184,6 +189,20 @@ void ngx_http_mcp_ipc_detach(ngx_http_mcp_ipc_t *ipc);
 char *ngx_http_mcp_auth_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_mcp_auth_handler(ngx_http_request_t *r);
+ngx_uint_t ngx_http_mcp_auth_jwt(ngx_http_mcp_auth_t *auth);
+ngx_int_t ngx_http_mcp_auth_challenge(ngx_http_request_t *r,
+    const char *error, const char *description, ngx_str_t *scope);
+ngx_int_t ngx_http_mcp_conf_file(ngx_conf_t *cf, ngx_str_t *name,
+    size_t max, ngx_str_t *text);
+char *ngx_http_mcp_oauth_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_mcp_oauth_scopes(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_array_t **scopes);
+ngx_str_t *ngx_http_mcp_oauth_metadata_url(ngx_http_mcp_oauth_t *oauth);
+ngx_int_t ngx_http_mcp_oauth_metadata_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_mcp_oauth_verify(ngx_http_request_t *r,
+    ngx_http_mcp_oauth_t *oauth, ngx_str_t *token, ngx_str_t *client,
+    ngx_str_t *scope, const char **error);
 char *ngx_http_mcp_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_mcp_redis_init_process(ngx_cycle_t *cycle,

@@ -4,7 +4,8 @@ use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Test::McpNginx qw(:DEFAULT parse_blocks json_subset_diff json_equal_diff);
+use Test::McpNginx qw(:DEFAULT parse_blocks json_subset_diff json_equal_diff secrets_found);
+use Test::Builder::Tester;
 use JSON::PP ();
 use POSIX ();
 
@@ -189,6 +190,68 @@ like($ng->error_log, qr/exiting/, 'error log still readable after stop');
 my $bpid = $be->pid;
 $be->stop;
 ok(!kill(0, $bpid), 'backend stopped');
+
+# --- secrets in logs ----------------------------------------------------------
+
+# A fake token, registered, sent to an nginx that logs Authorization: the
+# check must find it, in the running instance and after it stopped.
+my $secret = 'fake-secret-' . join '', map { ('a' .. 'z')[rand 26] } 1 .. 24;
+is(register_secret($secret, undef, ''), 1, 'register_secret: one secret (undef and empty ignored)');
+ok(!eval { register_secret('short'); 1 } && $@ =~ /fewer than 8 bytes/,
+   'register_secret refuses a secret too short to look for');
+my $leaky = start_nginx(module => 0, http_config => q{log_format auth '$http_authorization';},
+    config => 'location / { access_log $TEST_PREFIX/logs/auth.log auth; return 204; }');
+is(http_request(port => $leaky->port, headers => [['X-Not-Logged', $secret]])->status, 204,
+   'a request carrying the secret in a header that is not logged');
+is_deeply([secrets_found()], [], 'secrets_found: nothing while no log holds it');
+http_request(port => $leaky->port, headers => [['Authorization', "Bearer $secret"]]);
+my $where = 'logs/auth.log (nginx on port ' . $leaky->port . "): fake-s\xe2\x80\xa6";
+wait_for(2, sub { secrets_found() });
+is_deeply([secrets_found()], [$where], 'secrets_found: the file, the instance and a shortened secret');
+
+test_out('not ok 1 - no registered secret (1) in the nginx logs');
+test_fail(+2);
+test_diag('secrets found in nginx logs:', "    $where");
+no_secrets_logged();
+test_test('no_secrets_logged fails when a registered secret is in a log');
+
+my $leaky_prefix = $leaky->prefix;
+$leaky->stop;
+ok(!-d $leaky_prefix || $ENV{TEST_KEEP}, 'the leaky nginx stopped, its prefix gone');
+is_deeply([secrets_found()], [$where], 'the finding is kept from the stop');
+test_out('not ok 1 - leak remembered');
+test_fail(+2);
+test_diag('secrets found in nginx logs:', "    $where");
+no_secrets_logged('leak remembered');
+test_test('no_secrets_logged still fails after that nginx stopped');
+
+# whole test files: the check passes without a leak; a file that registered
+# secrets and never looked for them fails; so does a check without secrets
+sub run_perl {
+    my ($code) = @_;
+    my $pid = open(my $fh, '-|') // die "fork: $!";
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        exec $^X, "-I$root/t/lib", '-e', "use Test::McpNginx; $code" or POSIX::_exit(127);
+    }
+    my $out = do { local $/; <$fh> };
+    close $fh;
+    return ($? >> 8, $out);
+}
+my $reg = 'my $ng = start_nginx(module => 0, config => "location / { return 204; }");'
+        . 'register_secret("fake-secret-0123456789");'
+        . 'http_request(port => $ng->port, headers => [["Authorization", "Bearer fake-secret-0123456789"]]);';
+my ($st, $tap) = run_perl("$reg no_secrets_logged(); done_testing();");
+is($st, 0, 'a file whose nginx did not log its secret passes') or diag($tap);
+like($tap, qr/^ok 1 - no registered secret \(1\) in the nginx logs$/m, '... with the check as a test');
+($st, $tap) = run_perl("$reg ok(1, 'something'); done_testing();");
+isnt($st, 0, 'a file that registered secrets but never called no_secrets_logged fails');
+like($tap, qr/^# secrets were registered .* but no_secrets_logged\(\) was never called$/m,
+     '... saying why') or diag($tap);
+like($tap, qr/^ok 1 - something$/m, '... though its tests passed');
+($st, $tap) = run_perl("no_secrets_logged(); done_testing();");
+isnt($st, 0, 'no_secrets_logged without a registered secret fails');
+like($tap, qr/^# no secret was registered: nothing to look for$/m, '... saying so') or diag($tap);
 
 # --- failures are detected -------------------------------------------------
 

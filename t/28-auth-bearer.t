@@ -4,7 +4,9 @@
 # WWW-Authenticate (error="invalid_token" for a wrong token, no error code
 # without one); the principal in $mcp_client; failures logged without the
 # token; sessions bound to the client that made them; nginx -t names the
-# line of a malformed file; mcp_auth off.
+# line of a malformed file; mcp_auth off.  A token in the query string is
+# no token; the scheme is matched in any case; tokens over 4096 bytes are
+# malformed.  No registered token is left in a log (no_secrets_logged).
 
 use strict;
 use warnings;
@@ -18,23 +20,31 @@ use IO::Select;
 my $root = repo_root();
 my $dir = tempdir('mcp-auth-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 
+# a token and its line for the token file; the token is registered as a
+# secret, to be looked for in the logs at the end, unless $burnt
 sub token_for {
     my ($name, @scopes) = @_;
+    my $burnt = @scopes && $scopes[0] eq '-burnt' ? shift @scopes : 0;
     my $out = `$root/tools/mcp-token $name @scopes`;
     my ($token) = $out =~ /^token: (\S+)$/m;
     my ($line) = $out =~ /^line:  (.+)$/m;
+    register_secret($token) unless $burnt;
     return ($token, $line);
 }
 
 my ($alice, $alice_line) = token_for('alice', 'tools:call');
 my ($bob, $bob_line) = token_for('bob');
+# carol's token is sent in a URL below, and nginx logs request lines (the
+# error log's "request:" context): a token in a URL is burnt, which is why
+# the gateway never takes one from there.  So it is not looked for.
+my ($carol, $carol_line) = token_for('carol', '-burnt');
 like($alice, qr/^[A-Za-z0-9_-]{43}$/, 'tools/mcp-token makes a 256-bit token');
 like($alice_line, qr/^alice [0-9a-f]{64} tools:call$/,
      'and the line for the token file');
 unlike($alice_line, qr/\Q$alice\E/, 'which holds no token');
 
 open my $fh, '>', "$dir/tokens" or die $!;
-print $fh "# clients of the gateway\n\n$alice_line\n$bob_line\n";
+print $fh "# clients of the gateway\n\n$alice_line\n$bob_line\n$carol_line\n";
 close $fh;
 
 my $backend = start_backend('example_backend.py');
@@ -98,6 +108,60 @@ my $sid = $r->header('Mcp-Session-Id');
 $r = post("bearer $alice", session => $sid, version => '2025-06-18',
           message => { jsonrpc => '2.0', id => 2, method => 'ping' });
 is($r->status, 200, 'alice\'s session with her token, scheme in any case: 200');
+
+# the token travels in Authorization only (MCP authorization, "Token
+# Requirements"; RFC 6750, 2.3 is not supported): never in the query string
+is(post("Bearer $carol")->status, 200, 'carol\'s token in Authorization: 200');
+$r = post(undef, path => "/mcp?access_token=$carol");
+is($r->status, 401, 'carol\'s token as ?access_token= without Authorization: 401');
+is($r->header('WWW-Authenticate'), 'Bearer realm="gw"', '... as without a token');
+$r = post('Bearer not-a-token', path => "/mcp?access_token=$carol");
+is($r->status, 401, 'a wrong token in Authorization and the right one in the query: 401');
+is($r->header('WWW-Authenticate'), 'Bearer realm="gw", error="invalid_token"',
+   '... for the wrong token');
+is(post('Bearer not-a-token', path => "/mcp?x=1&access_token=$carol&y=2")->status, 401,
+   '... wherever the parameter is in the query');
+
+# the scheme in any case, then one or more spaces, then the token
+for my $scheme ('BEARER', 'bEaReR') {
+    is(post("$scheme $alice")->status, 200, "\"$scheme <token>\": 200");
+}
+is(post("Bearer  $alice")->status, 200, 'two spaces after the scheme: skipped, 200');
+is(post("Bearer $alice ")->status, 200, 'a trailing space (nginx trims it): 200');
+for my $bad (["Bearer$alice", 'no space after the scheme'],
+             ["Bearer\t$alice", 'a tab after the scheme'],
+             ["Bearerx $alice", 'a longer scheme'])
+{
+    $r = post($bad->[0]);
+    is($r->status, 401, "$bad->[1]: 401");
+    is($r->header('WWW-Authenticate'), 'Bearer realm="gw"',
+       "$bad->[1]: another scheme, as without a token");
+}
+
+# tokens over 4096 bytes are malformed; a header over nginx's buffers
+# (large_client_header_buffers, 8k) is nginx's own 400
+{
+    my $from = $nginx->error_log_size;
+    $r = post('Bearer ' . ('a' x 4096));
+    is($r->status, 401, 'a 4096-byte token: looked up, 401');
+    is($r->header('WWW-Authenticate'), 'Bearer realm="gw", error="invalid_token"',
+       '... an unknown token');
+    for my $len (4097, 5000) {
+        $r = post('Bearer ' . ('a' x $len));
+        is($r->status, 400, "a $len-byte token: 400");
+        is($r->header('WWW-Authenticate'), 'Bearer realm="gw", error="invalid_request"',
+           '... error="invalid_request"');
+    }
+    $r = post('Bearer ' . ('a' x 20000));
+    is($r->status, 400, 'a 20000-byte Authorization header: 400');
+    like($r->body, qr/Request Header Or Cookie Too Large/, '... from nginx itself');
+    is($r->header('WWW-Authenticate'), undef, '... before mcp_auth saw it');
+    is(post("Bearer $alice")->status, 200, 'the worker serves on: 200');
+    like($nginx->error_log($from), qr/\[info\].*client sent too long header line/,
+         'nginx logs the long line at info');
+    unlike($nginx->error_log($from), qr/\[(alert|crit|emerg)\]|exited on signal/,
+           '... and nothing worse');
+}
 
 # per-tool scopes: echo needs tools:call, which alice has and bob has not
 {
@@ -245,5 +309,7 @@ ok(wait_for(5, sub { post("Bearer $alice")->status == 401 }),
 is(post("Bearer $bob")->status, 200, 'bob\'s still works');
 
 unlike($nginx->error_log, qr/\[(alert|crit|emerg)\]/, 'no alert');
+
+no_secrets_logged();
 
 done_testing();

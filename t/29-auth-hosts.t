@@ -64,4 +64,6 @@ for my $n ($a, $b) {
     unlike($n->error_log, qr/\[(alert|crit|emerg)\]/, 'no alert');
 }
 
+no_secrets_logged();
+
 done_testing();

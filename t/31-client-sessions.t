@@ -61,4 +61,6 @@ like($nginx->error_log, qr/\[warn\].*client "carol" has 3 sessions/,
      'the refusal is logged');
 unlike($nginx->error_log, qr/\[(alert|crit|emerg)\]/, 'no alert');
 
+no_secrets_logged();
+
 done_testing();

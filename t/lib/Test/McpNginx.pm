@@ -10,6 +10,7 @@ use Carp ();
 use Cwd ();
 use Exporter ();
 use File::Basename ();
+use File::Find ();
 use File::Path ();
 use File::Temp ();
 use IO::Socket::INET ();
@@ -23,8 +24,9 @@ our $VERSION = '1.00';
 our @ISA     = ('Exporter');
 our @EXPORT  = qw(repo_root module_path nginx_binary free_port start_nginx
                   start_backend start_redis http_request json_rpc
-                  mcp_initialize run_blocks wait_for mcp_tokens);
-our @EXPORT_OK = qw(parse_blocks json_subset_diff json_equal_diff);
+                  mcp_initialize run_blocks wait_for mcp_tokens
+                  register_secret no_secrets_logged);
+our @EXPORT_OK = qw(parse_blocks json_subset_diff json_equal_diff secrets_found);
 
 # The nginx instance serving the block being run (for request_eval code).
 our $NGINX;
@@ -138,14 +140,94 @@ sub _register {
 sub _unregister { delete $LIVE{ Scalar::Util::refaddr($_[0]) } }
 
 END {
-    local $?;
-    for my $obj (grep { defined } values %LIVE) { $obj->stop }
+    {
+        local $?;
+        for my $obj (grep { defined } values %LIVE) { $obj->stop }
+    }
+    _secrets_unchecked_at_end();
 }
 
 # Let END blocks stop the servers when the test is interrupted or its reader
 # went away.
 for my $sig (qw(INT TERM PIPE)) {
     $SIG{$sig} = sub { exit 1 } unless $SIG{$sig};
+}
+
+# ---------------------------------------------------------------------------
+# secrets: no registered string (a bearer token, a password) may be found in
+# a log of an nginx of this process.  Each nginx's logs/ is searched when it
+# stops, before its prefix goes, and those of the running ones whenever
+# no_secrets_logged asks.
+
+my %SECRETS;         # secret => 1
+my %FINDINGS;        # "where: shortened secret" => 1, from nginx instances that stopped
+my $SECRETS_PID;     # the process that registered them
+my $SECRETS_CHECKED;
+
+sub register_secret {
+    for my $secret (@_) {
+        next unless defined $secret && length $secret;
+        Carp::croak('register_secret: a secret of fewer than 8 bytes would match by chance')
+            if length $secret < 8;
+        $SECRETS{$secret} = 1;
+        $SECRETS_PID //= $$;
+    }
+    return scalar keys %SECRETS;
+}
+
+# first 6 characters: enough to tell which, too few to be of use
+sub _secret_name { substr($_[0], 0, 6) . "\xe2\x80\xa6" }
+
+# "FILE (WHO): SECRET" for every registered secret in a file under $prefix/logs
+sub _scan_logs {
+    my ($prefix, $who) = @_;
+    return unless %SECRETS && -d "$prefix/logs";
+    my @files;
+    File::Find::find({ no_chdir => 1, wanted => sub { push @files, $_ if -f $_ } },
+                     "$prefix/logs");
+    my @found;
+    for my $file (sort @files) {
+        my $text = _read_file($file);
+        (my $name = $file) =~ s{^\Q$prefix\E/}{};
+        push @found, map { "$name ($who): " . _secret_name($_) }
+                     grep { index($text, $_) >= 0 } sort keys %SECRETS;
+    }
+    return @found;
+}
+
+sub _record_findings { $FINDINGS{$_} = 1 for @_ }
+
+# Where registered secrets were found: in the logs of the nginx instances
+# that stopped, and now in those of the ones still running.
+sub secrets_found {
+    my @live = grep { defined && $_->isa('Test::McpNginx::Nginx') } values %LIVE;
+    my %all = (%FINDINGS, map { $_ => 1 } map { $_->_find_secrets } @live);
+    return sort keys %all;
+}
+
+# (an nginx instance given is ignored: every one is searched anyway)
+sub no_secrets_logged {
+    my ($name) = grep { !ref } @_;
+    $SECRETS_CHECKED = 1;
+    my $n = keys %SECRETS;
+    $name //= "no registered secret ($n) in the nginx logs";
+    my @found = secrets_found();
+    my $tb = Test::More->builder;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $ok = $tb->ok($n && !@found, $name);
+    $tb->diag($n ? join("\n", 'secrets found in nginx logs:', map { "    $_" } @found)
+                 : 'no secret was registered: nothing to look for') unless $ok;
+    return $ok;
+}
+
+# END: a file that registered secrets must have looked for them.
+sub _secrets_unchecked_at_end {
+    return if $SECRETS_CHECKED || !%SECRETS || ($SECRETS_PID // 0) != $$ || $?;
+    my $plan = eval { require Test2::API; Test2::API::test2_stack()->top->plan } // '';
+    return if $plan eq 'SKIP';
+    Test::More->builder->diag('secrets were registered (register_secret, mcp_tokens) but '
+                              . 'no_secrets_logged() was never called');
+    $? = 1;
 }
 
 # ---------------------------------------------------------------------------
@@ -231,6 +313,7 @@ sub start_nginx {
 
     if ($o{test_only}) {
         my ($st, $out) = _run_nginx_cmd($o{prefix}, '-t');
+        Test::McpNginx::_record_findings($self->_find_secrets);
         $self->_remove_prefix;
         return ($st == 0, $out);
     }
@@ -349,8 +432,14 @@ sub stop {
         Test::McpNginx::_wait_until(2, sub { !grep { Test::McpNginx::_alive($_) } @left });
     }
     $self->{final_log} = $self->error_log;
+    Test::McpNginx::_record_findings($self->_find_secrets);
     $self->_remove_prefix;
     return 1;
+}
+
+sub _find_secrets {
+    my ($self) = @_;
+    return Test::McpNginx::_scan_logs($self->{prefix}, "nginx on port $self->{port}");
 }
 
 sub _remove_prefix {
@@ -414,6 +503,7 @@ sub mcp_tokens {
     for my $name (@names) {
         my $out = `$ROOT/tools/mcp-token $name`;
         ($token{$name}) = $out =~ /^token: (\S+)$/m;
+        register_secret($token{$name});
         push @lines, $out =~ /^line:  (.+)$/m;
     }
     _write_file($file, join '', map { "$_\n" } @lines);
@@ -1119,7 +1209,21 @@ B<wait_for($seconds, $cond)>: true as soon as C<< $cond->() >> is, false
 when C<$seconds> pass first.
 
 B<mcp_tokens($file, @names)> writes an C<mcp_auth> token file for the
-clients named, with C<tools/mcp-token>, and returns their tokens by name.
+clients named, with C<tools/mcp-token>, and returns their tokens by name;
+each token is registered as a secret.
+
+B<register_secret(@strings)> records strings (tokens, passwords; at least 8
+bytes, undef and empty ones ignored) that no log may hold. Every file under
+the F<logs/> of an nginx prefix (F<error.log>, F<access.log>, any other log
+a test writes under C<$TEST_PREFIX/logs>) is searched for them when that
+nginx stops, before the prefix is removed. B<no_secrets_logged([$name])> is
+a test (references among its arguments, such as an nginx instance, are
+ignored): it searches the logs of the nginx instances still running too, and
+passes when no registered secret was found anywhere, else fails naming the
+files and the secrets' first 6 characters; it fails as well when nothing was
+registered. A test file that registered secrets but never called it fails
+at exit. On request, B<secrets_found()> returns those findings as strings
+(C<logs/FILE (nginx on port P): PREFIX...>), without a test.
 
 B<start_redis(%o)> runs Debian's C<redis-server> on a free loopback port
 (or C<port>) and a Unix socket, without persistence (with C<password>,
