@@ -20,6 +20,12 @@
 #define NGX_HTTP_MCP_SESSION_ID_MAX  128
 
 
+typedef struct {
+    ngx_shm_zone_t           *zone;
+    ngx_str_t                 id;
+} ngx_http_mcp_entered_t;
+
+
 static ngx_int_t ngx_http_mcp_post(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_delete(ngx_http_request_t *r);
 static ngx_int_t ngx_http_mcp_get(ngx_http_request_t *r);
@@ -58,6 +64,9 @@ static ngx_int_t ngx_http_mcp_unavailable(ngx_http_request_t *r,
 static void ngx_http_mcp_client_copy(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_session_info_t *info);
 static ngx_int_t ngx_http_mcp_too_many_sessions(ngx_http_request_t *r);
+static ngx_int_t ngx_http_mcp_enter(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx, ngx_uint_t max, ngx_int_t *sent);
+static void ngx_http_mcp_leave(void *data);
 static ngx_str_t *ngx_http_mcp_missing_scope(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_tool_t *tool);
 static ngx_array_t *ngx_http_mcp_visible_tools(ngx_http_mcp_ctx_t *ctx,
@@ -545,6 +554,13 @@ ngx_http_mcp_process_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     if (rc != NGX_OK) {
         /* rejected: sent is how sending the rejection went */
         return sent;
+    }
+
+    if (!ctx->entered && mlcf->max_session_requests) {
+        rc = ngx_http_mcp_enter(r, ctx, mlcf->max_session_requests, &sent);
+        if (rc != NGX_OK) {
+            return sent;
+        }
     }
 
     if (json_is_array(json)) {
@@ -2972,6 +2988,84 @@ ngx_http_mcp_visible_tools(ngx_http_mcp_ctx_t *ctx, ngx_array_t *tools)
     }
 
     return visible;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_enter(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
+    ngx_uint_t max, ngx_int_t *sent)
+{
+    ngx_int_t                  rc;
+    ngx_table_elt_t           *h;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_mcp_entered_t    *e;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    /*
+     * Each message may hold a tool call, and a tool call a connection to
+     * its backend: a session has so many requests in progress at once.
+     */
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    /* the id is copied: the header buffers may go before the pool */
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_mcp_entered_t)
+                                        + ctx->session_id.len);
+    if (cln == NULL) {
+        *sent = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
+    }
+
+    cln->handler = NULL;
+
+    rc = ngx_http_mcp_session_enter(mmcf->session_zone, &ctx->session_id,
+                                    max);
+
+    if (rc == NGX_BUSY) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "mcp: session %V has %ui requests in progress, "
+                      "mcp_max_session_requests; one more was refused",
+                      &ctx->session_id, max);
+
+        h = ngx_http_mcp_header_out(r, "Retry-After", "1");
+        if (h == NULL) {
+            *sent = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return NGX_ERROR;
+        }
+
+        *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_TOO_MANY_REQUESTS,
+                                    NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                    "Too Many Requests: the session has "
+                                    "mcp_max_session_requests requests "
+                                    "in progress; wait for one to end");
+        return NGX_BUSY;
+    }
+
+    if (rc == NGX_OK) {
+        ctx->entered = 1;
+
+        e = cln->data;
+        e->zone = mmcf->session_zone;
+        e->id.data = (u_char *) (e + 1);
+        e->id.len = ctx->session_id.len;
+        ngx_memcpy(e->id.data, ctx->session_id.data, e->id.len);
+
+        cln->handler = ngx_http_mcp_leave;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_mcp_leave(void *data)
+{
+    ngx_http_mcp_entered_t *e = data;
+
+    /* the request's pool goes: the request is over, whatever its end */
+
+    ngx_http_mcp_session_leave(e->zone, &e->id);
 }
 
 

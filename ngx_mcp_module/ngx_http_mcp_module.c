@@ -241,6 +241,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       offsetof(ngx_http_mcp_loc_conf_t, max_client_sessions),
       NULL },
 
+    { ngx_string("mcp_max_session_requests"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, max_session_requests),
+      NULL },
+
     { ngx_string("mcp_tools_page_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -440,6 +447,7 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     conf->max_batch = NGX_CONF_UNSET_UINT;
     conf->tools_page_size = NGX_CONF_UNSET_UINT;
     conf->max_client_sessions = NGX_CONF_UNSET_UINT;
+    conf->max_session_requests = NGX_CONF_UNSET_UINT;
     conf->tool_timeout = NGX_CONF_UNSET_MSEC;
     conf->sse_ping_interval = NGX_CONF_UNSET_MSEC;
     conf->sse_max_backlog = NGX_CONF_UNSET_SIZE;
@@ -495,6 +503,15 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_batch, prev->max_batch, 32);
     ngx_conf_merge_uint_value(conf->max_client_sessions,
                               prev->max_client_sessions, 100);
+    ngx_conf_merge_uint_value(conf->max_session_requests,
+                              prev->max_session_requests, 16);
+
+    if (conf->max_session_requests > 65535) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"mcp_max_session_requests\" must be "
+                           "at most 65535");
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_merge_uint_value(conf->tools_page_size, prev->tools_page_size,
                               100);
     ngx_conf_merge_msec_value(conf->tool_timeout, prev->tool_timeout, 60000);

@@ -78,6 +78,7 @@ typedef struct {
     ngx_uint_t                max_batch;
     ngx_uint_t                tools_page_size;
     ngx_uint_t                max_client_sessions;
+    ngx_uint_t                max_session_requests;
     ngx_msec_t                tool_timeout;
     ngx_msec_t                sse_ping_interval;
     size_t                    sse_max_backlog;
@@ -155,6 +156,7 @@ struct ngx_http_mcp_ctx_s {
     unsigned                  via_redis:1;
     unsigned                  opening:1;    /* a legacy stream, not yet */
     unsigned                  oauth:1;      /* the principal's a JWT's */
+    unsigned                  entered:1;    /* counted in its session */
 };
 
 

@@ -28,6 +28,7 @@ typedef struct {
     u_char                    version;
     u_char                    legacy;
     u_char                    registered;   /* in Redis, when configured */
+    uint16_t                  requests;     /* in progress on this host */
     ngx_pid_t                 stream;       /* worker holding the GET stream */
     uint32_t                  serial;       /* streams opened so far */
     ngx_msec_t                last;
@@ -638,6 +639,59 @@ ngx_http_mcp_session_mark(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
     if (sn) {
         sn->registered = (u_char) registered;
         sn->checked = ngx_current_msec;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+ngx_int_t
+ngx_http_mcp_session_enter(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
+    ngx_uint_t max)
+{
+    ngx_int_t                     rc;
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    /* one more request of the session in progress, up to max */
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    sn = ngx_http_mcp_session_locate(ctx, id);
+
+    if (sn == NULL) {
+        rc = NGX_DECLINED;
+
+    } else if (sn->requests >= max) {
+        rc = NGX_BUSY;
+
+    } else {
+        sn->requests++;
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
+}
+
+
+void
+ngx_http_mcp_session_leave(ngx_shm_zone_t *shm_zone, ngx_str_t *id)
+{
+    ngx_http_mcp_session_ctx_t   *ctx;
+    ngx_http_mcp_session_node_t  *sn;
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    sn = ngx_http_mcp_session_locate(ctx, id);
+
+    if (sn && sn->requests) {
+        sn->requests--;
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);

@@ -58,6 +58,9 @@ ngx_int_t ngx_http_mcp_session_create(ngx_shm_zone_t *shm_zone,
     ngx_http_mcp_session_info_t *info, u_char *id, ngx_log_t *log);
 ngx_int_t ngx_http_mcp_session_import(ngx_shm_zone_t *shm_zone,
     ngx_str_t *id, ngx_http_mcp_session_info_t *info, ngx_log_t *log);
+ngx_int_t ngx_http_mcp_session_enter(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *id, ngx_uint_t max);
+void ngx_http_mcp_session_leave(ngx_shm_zone_t *shm_zone, ngx_str_t *id);
 void ngx_http_mcp_session_mark(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
     ngx_uint_t registered);
 ngx_uint_t ngx_http_mcp_session_register_all(ngx_shm_zone_t *shm_zone,
