@@ -458,8 +458,8 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
 {
     u_char                   *p, *last;
     ngx_int_t                 rc;
-    ngx_str_t                 token, client, scope, *need, *have;
-    ngx_uint_t                i, j, found, oauth;
+    ngx_str_t                 token, client, scope, *need;
+    ngx_uint_t                i, found, oauth;
     const char               *error;
     ngx_array_t              *scopes;
     ngx_table_elt_t          *h;
@@ -579,31 +579,24 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
     need = auth->scopes ? auth->scopes->elts : NULL;
 
     for (i = 0; auth->scopes && i < auth->scopes->nelts; i++) {
-        have = scopes->elts;
 
-        for (j = 0; j < scopes->nelts; j++) {
-            if (have[j].len == need[i].len
-                && ngx_strncmp(have[j].data, need[i].data, need[i].len) == 0)
-            {
-                break;
-            }
+        if (ngx_http_mcp_scope_has(scopes, &need[i])) {
+            continue;
         }
 
-        if (j == scopes->nelts) {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "mcp: client \"%V\" lacks scope \"%V\"",
-                          &client, &need[i]);
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "mcp: client \"%V\" lacks scope \"%V\"",
+                      &client, &need[i]);
 
-            if (ngx_http_mcp_auth_challenge(r, "insufficient_scope",
-                                            "the token lacks a scope",
-                                            &auth->scope)
-                != NGX_OK)
-            {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            return NGX_HTTP_FORBIDDEN;
+        if (ngx_http_mcp_auth_challenge(r, "insufficient_scope",
+                                        "the token lacks a scope",
+                                        &auth->scope)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        return NGX_HTTP_FORBIDDEN;
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
@@ -698,6 +691,85 @@ ngx_http_mcp_auth_reject(ngx_http_request_t *r, const char *error,
 
     return error && ngx_strcmp(error, "invalid_request") == 0
            ? NGX_HTTP_BAD_REQUEST : NGX_HTTP_UNAUTHORIZED;
+}
+
+
+ngx_int_t
+ngx_http_mcp_auth_insufficient(ngx_http_request_t *r, ngx_array_t *scopes)
+{
+    u_char                   *p;
+    size_t                    len;
+    ngx_str_t                 all, *s;
+    ngx_uint_t                i;
+    ngx_http_mcp_auth_t      *auth;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+
+    /*
+     * The scopes to ask for: the location's and the tool's, so that a
+     * token issued for them lets the client do both.
+     */
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+    auth = mlcf->auth;
+
+    s = scopes->elts;
+    len = auth->scope.len;
+
+    for (i = 0; i < scopes->nelts; i++) {
+        len += 1 + s[i].len;
+    }
+
+    all.data = ngx_pnalloc(r->pool, len);
+    if (all.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = all.data;
+
+    if (auth->scope.len) {
+        p = ngx_cpymem(p, auth->scope.data, auth->scope.len);
+    }
+
+    for (i = 0; i < scopes->nelts; i++) {
+        if (ngx_http_mcp_scope_has(auth->scopes, &s[i])) {
+            continue;
+        }
+
+        if (p != all.data) {
+            *p++ = ' ';
+        }
+
+        p = ngx_cpymem(p, s[i].data, s[i].len);
+    }
+
+    all.len = p - all.data;
+
+    return ngx_http_mcp_auth_challenge(r, "insufficient_scope",
+                                       "the token lacks a scope", &all);
+}
+
+
+ngx_uint_t
+ngx_http_mcp_scope_has(ngx_array_t *scopes, ngx_str_t *scope)
+{
+    ngx_str_t   *s;
+    ngx_uint_t   i;
+
+    if (scopes == NULL) {
+        return 0;
+    }
+
+    s = scopes->elts;
+
+    for (i = 0; i < scopes->nelts; i++) {
+        if (s[i].len == scope->len
+            && ngx_strncmp(s[i].data, scope->data, scope->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

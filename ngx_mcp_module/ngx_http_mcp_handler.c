@@ -1076,7 +1076,7 @@ ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg,
 
             *slot = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_FORBIDDEN,
                                        (char *) text);
-            ctx->denied_scope = missing;
+            ctx->denied = tool->scopes;
             return NGX_OK;
         }
 
@@ -1178,17 +1178,16 @@ ngx_http_mcp_finish(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
         /* HTTP with SSE: the answer goes on the stream, the POST gets 202 */
         rc = ngx_http_mcp_deliver(r, ctx, out);
 
-    } else if (ctx->denied_scope && ctx->oauth && !ctx->batch) {
+    } else if (ctx->denied && ctx->oauth && !ctx->batch) {
 
         /*
          * A token short of a tool's scope (MCP authorization, 2025-11-25,
-         * scope challenge): 403 names it, so that the client may ask the
-         * authorization server for it; the body says the same.
+         * scope challenge): 403 names the scopes needed, so that the
+         * client may ask the authorization server for them; the body
+         * says which one is missing.
          */
 
-        rc = ngx_http_mcp_auth_challenge(r, "insufficient_scope",
-                                         "the token lacks a scope",
-                                         ctx->denied_scope);
+        rc = ngx_http_mcp_auth_insufficient(r, ctx->denied);
 
         rc = (rc == NGX_OK)
              ? ngx_http_mcp_send_json(r, NGX_HTTP_FORBIDDEN, out)
@@ -2915,8 +2914,8 @@ ngx_http_mcp_client_owns(ngx_http_mcp_ctx_t *ctx,
 static ngx_str_t *
 ngx_http_mcp_missing_scope(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_tool_t *tool)
 {
-    ngx_str_t   *need, *have;
-    ngx_uint_t   i, j;
+    ngx_str_t   *need;
+    ngx_uint_t   i;
 
     /* the first scope the tool needs that the client lacks, if any */
 
@@ -2927,18 +2926,7 @@ ngx_http_mcp_missing_scope(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_tool_t *tool)
     need = tool->scopes->elts;
 
     for (i = 0; i < tool->scopes->nelts; i++) {
-
-        have = ctx->scopes ? ctx->scopes->elts : NULL;
-
-        for (j = 0; ctx->scopes && j < ctx->scopes->nelts; j++) {
-            if (have[j].len == need[i].len
-                && ngx_strncmp(have[j].data, need[i].data, need[i].len) == 0)
-            {
-                break;
-            }
-        }
-
-        if (ctx->scopes == NULL || j == ctx->scopes->nelts) {
+        if (!ngx_http_mcp_scope_has(ctx->scopes, &need[i])) {
             return &need[i];
         }
     }

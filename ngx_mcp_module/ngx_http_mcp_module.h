@@ -132,7 +132,7 @@ struct ngx_http_mcp_ctx_s {
     ngx_array_t              *scopes;       /* the principal's */
     ngx_str_t                 method;       /* for $mcp_method */
     ngx_str_t                 tool;         /* for $mcp_tool */
-    ngx_str_t                *denied_scope; /* a tool's, lacking */
+    ngx_array_t              *denied;       /* scopes of a tool refused */
     json_t                   *id;           /* for $mcp_jsonrpc_id */
     ngx_http_mcp_call_t      *call;
     ngx_http_mcp_stream_t    *stream;       /* a GET stream */
@@ -194,6 +194,9 @@ ngx_int_t ngx_http_mcp_auth_handler(ngx_http_request_t *r);
 ngx_uint_t ngx_http_mcp_auth_jwt(ngx_http_mcp_auth_t *auth);
 ngx_int_t ngx_http_mcp_auth_challenge(ngx_http_request_t *r,
     const char *error, const char *description, ngx_str_t *scope);
+ngx_uint_t ngx_http_mcp_scope_has(ngx_array_t *scopes, ngx_str_t *scope);
+ngx_int_t ngx_http_mcp_auth_insufficient(ngx_http_request_t *r,
+    ngx_array_t *scopes);
 ngx_int_t ngx_http_mcp_conf_file(ngx_conf_t *cf, ngx_str_t *name,
     size_t max, ngx_str_t *text);
 char *ngx_http_mcp_oauth_directive(ngx_conf_t *cf, ngx_command_t *cmd,
