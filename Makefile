@@ -4,7 +4,8 @@
 #   make test         install what is missing, build, run the whole suite
 #   make sanitize     the suite against an ASan/UBSan build of the module
 #   make unit         the protocol core's unit tests alone (part of make test)
-#   make fuzz         fuzz the protocol core for FUZZ_SECONDS (libFuzzer)
+#   make fuzz         fuzz the protocol core and the JWT checks for
+#                     FUZZ_SECONDS each (libFuzzer)
 #   make valgrind     the suite with nginx under valgrind memcheck
 #   make bench        throughput, latency and memory against plain nginx
 #                     proxy_pass and the official SDK server (wrk, ratios)
@@ -73,6 +74,11 @@ fuzz:
 	    -print_final_stats=1 -artifact_prefix=$(BUILD)/unit/ \
 	    -dict=t/unit/fuzz_core.dict \
 	    $(BUILD)/unit/corpus t/unit/corpus
+	mkdir -p $(BUILD)/unit/corpus-jwt
+	$(BUILD)/unit/fuzz_jwt -max_total_time=$(FUZZ_SECONDS) \
+	    -print_final_stats=1 -artifact_prefix=$(BUILD)/unit/jwt- \
+	    -dict=t/unit/fuzz_jwt.dict \
+	    $(BUILD)/unit/corpus-jwt t/unit/corpus-jwt
 
 clean:
 	rm -rf $(BUILD) build-asan

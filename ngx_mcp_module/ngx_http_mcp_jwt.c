@@ -964,7 +964,7 @@ ngx_http_mcp_jwt_scope(ngx_pool_t *pool, json_t *claims, ngx_str_t *scope)
     }
 
     if (v == NULL) {
-        ngx_str_null(scope);
+        ngx_str_set(scope, "");
         return NGX_OK;
     }
 

@@ -2,7 +2,8 @@
 # Builds the unit tests of the module's request-free protocol core
 # (ngx_http_mcp_jsonrpc.c, ngx_http_mcp_protocol.c) into build/unit/:
 #   tools/build-core-tests.sh          build/unit/core_test
-#   tools/build-core-tests.sh --fuzz   also build/unit/fuzz_core (libFuzzer,
+#   tools/build-core-tests.sh --fuzz   also build/unit/fuzz_core and
+#                                      build/unit/fuzz_jwt (libFuzzer,
 #                                      ASan, UBSan; needs clang)
 #
 # The core calls a few nginx functions: string formatting and conversion
@@ -182,11 +183,12 @@ incs=(-I "$tree/src/core" -I "$tree/src/event" -I "$tree/src/event/modules"
 warn=(-Wall -Wextra -Werror -Wno-unused-parameter)
 srcs=("$root/ngx_mcp_module/ngx_http_mcp_jsonrpc.c"
       "$root/ngx_mcp_module/ngx_http_mcp_protocol.c"
+      "$root/ngx_mcp_module/ngx_http_mcp_jwt.c"
       "$root/t/unit/ngx_runtime.c")
 nginx_objs=("${objs[@]/#/$tree/}")
 
 ${CC:-cc} -g -O1 "${warn[@]}" "${incs[@]}" -o "$out/core_test" \
-    "$root/t/unit/core_test.c" "${srcs[@]}" "${nginx_objs[@]}" -ljansson
+    "$root/t/unit/core_test.c" "${srcs[@]}" "${nginx_objs[@]}" -ljansson -lcrypto
 
 if [ "$fuzz" = 1 ]; then
     clang=${FUZZ_CC:-}
@@ -205,5 +207,12 @@ if [ "$fuzz" = 1 ]; then
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         "${warn[@]}" -Wno-unused-command-line-argument "${incs[@]}" \
         -o "$out/fuzz_core" "$root/t/unit/fuzz_core.c" "${srcs[@]}" \
-        "${nginx_objs[@]}" -ljansson
+        "${nginx_objs[@]}" -ljansson -lcrypto
+
+    "$clang" -g -O1 -fno-omit-frame-pointer \
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+        "${warn[@]}" -Wno-unused-command-line-argument "${incs[@]}" \
+        -o "$out/fuzz_jwt" "$root/t/unit/fuzz_jwt.c" \
+        "$root/ngx_mcp_module/ngx_http_mcp_jwt.c" \
+        "$root/t/unit/ngx_runtime.c" "${nginx_objs[@]}" -ljansson -lcrypto
 fi

@@ -6,7 +6,8 @@
 
 /*
  * Unit tests of the module's request-free protocol core
- * (ngx_http_mcp_jsonrpc.c, ngx_http_mcp_protocol.c), in TAP.  The exit
+ * (ngx_http_mcp_jsonrpc.c, ngx_http_mcp_protocol.c, ngx_http_mcp_jwt.c),
+ * in TAP.  The exit
  * status is non-zero when a test fails; a "# TODO" test is a known defect
  * of the core and does not fail the run.
  *
@@ -24,6 +25,9 @@
  *   Unicode 3.9   Unicode Standard section 3.9, table 3-7 (well-formed
  *                 byte sequences) and U+FFFD substitution
  *   JSON Schema   JSON Schema 2020-12 core and validation
+ *   RFC 7515      JWS (compact serialization, crit); RFC 7517 JWK;
+ *   RFC 7518      JWA (HS256, ES256 key sizes); RFC 7519 JWT;
+ *   RFC 9068      JWT access tokens (typ, required claims, scope)
  */
 
 
@@ -32,7 +36,9 @@
 #include <jansson.h>
 #include "ngx_http_mcp_jsonrpc.h"
 #include "ngx_http_mcp_protocol.h"
+#include "ngx_http_mcp_jwt.h"
 #include "ngx_runtime.h"
+#include <openssl/hmac.h>
 
 
 #define FFFD  "\xef\xbf\xbd"
@@ -2180,6 +2186,356 @@ test_json_text(void)
 }
 
 
+/* JWT access tokens, signed here with HS256 */
+
+#define JWT_SECRET  "an HS256 secret of 32 bytes: ok."
+#define JWT_ISS     "https://as.example.com"
+#define JWT_AUD     "https://mcp.example.com/mcp"
+
+
+static ngx_http_mcp_jwt_policy_t  jwt_policy;
+
+
+static ngx_str_t
+jwt_b64(const char *text, size_t len)
+{
+    ngx_str_t  src, dst;
+
+    src.data = (u_char *) text;
+    src.len = len;
+
+    dst.data = ngx_pnalloc(pool, ngx_base64_encoded_length(len) + 1);
+    ngx_encode_base64url(&dst, &src);
+
+    return dst;
+}
+
+
+static ngx_str_t
+jwt_make(const char *header, const char *claims, const char *secret)
+{
+    u_char        *p;
+    ngx_str_t      h, c, sig, token;
+    unsigned int   len;
+    u_char         mac[EVP_MAX_MD_SIZE];
+
+    h = jwt_b64(header, strlen(header));
+    c = jwt_b64(claims, strlen(claims));
+
+    token.data = ngx_pnalloc(pool, h.len + c.len + 64);
+    p = ngx_cpymem(token.data, h.data, h.len);
+    *p++ = '.';
+    p = ngx_cpymem(p, c.data, c.len);
+
+    HMAC(EVP_sha256(), secret, strlen(secret), token.data, p - token.data,
+         mac, &len);
+
+    sig = jwt_b64((char *) mac, len);
+
+    *p++ = '.';
+    p = ngx_cpymem(p, sig.data, sig.len);
+
+    token.len = p - token.data;
+
+    return token;
+}
+
+
+static ngx_int_t
+jwt_check(const char *header, const char *claims, ngx_http_mcp_jwt_t *jwt)
+{
+    ngx_str_t  token;
+
+    token = jwt_make(header, claims, JWT_SECRET);
+
+    return ngx_http_mcp_jwt_verify(pool, &jwt_policy, &token, 1000000, jwt);
+}
+
+
+static void
+jwt_refused(const char *name, const char *header, const char *claims,
+    const char *error)
+{
+    ngx_int_t           rc;
+    ngx_http_mcp_jwt_t  jwt;
+
+    rc = jwt_check(header, claims, &jwt);
+
+    if (!check(rc == NGX_DECLINED && jwt.error
+               && strcmp(jwt.error, error) == 0,
+               "RFC 7519: %s: refused, \"%s\"", name, error))
+    {
+        diag("got rc %d, \"%s\"", (int) rc, jwt.error ? jwt.error : "");
+    }
+}
+
+
+#define HS     "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+#define GOOD   "\"iss\":\"" JWT_ISS "\",\"aud\":\"" JWT_AUD "\","           \
+               "\"sub\":\"alice\""
+
+
+static void
+test_jwt(void)
+{
+    ngx_int_t            rc;
+    ngx_str_t            token, *iss;
+    ngx_uint_t           i;
+    ngx_array_t          keys;
+    ngx_http_mcp_jwt_t   jwt;
+
+    ngx_memzero(&jwt_policy, sizeof(jwt_policy));
+    ngx_array_init(&jwt_policy.keys, pool, 2, sizeof(ngx_http_mcp_jwk_t));
+    ngx_array_init(&jwt_policy.issuers, pool, 1, sizeof(ngx_str_t));
+    iss = ngx_array_push(&jwt_policy.issuers);
+    ngx_str_set(iss, JWT_ISS);
+    ngx_str_set(&jwt_policy.audience, JWT_AUD);
+    ngx_str_set(&jwt_policy.client_claim, "sub");
+    jwt_policy.leeway = 60;
+
+    check(ngx_http_mcp_jwt_secret((u_char *) "short", 5, &jwt_policy.keys)
+          != NULL, "RFC 7518 3.2: an HS256 secret under 32 bytes is refused");
+    check(ngx_http_mcp_jwt_secret((u_char *) JWT_SECRET, 32,
+                                  &jwt_policy.keys) == NULL,
+          "RFC 7518 3.2: a 32-byte secret is taken");
+
+    rc = jwt_check(HS, "{" GOOD ",\"exp\":1000300,\"scope\":\"a  b\"}",
+                   &jwt);
+    check(rc == NGX_OK, "RFC 9068: a valid HS256 token is taken");
+    check(jwt.client.len == 5
+          && ngx_strncmp(jwt.client.data, "alice", 5) == 0,
+          "RFC 9068: sub names the principal");
+    check(jwt.scope.len == 4 && ngx_strncmp(jwt.scope.data, "a  b", 4) == 0,
+          "RFC 9068 2.2.3: scope is kept as sent");
+    check(jwt.expires == 1000360, "expiry is exp and the leeway");
+
+    rc = jwt_check(HS, "{" GOOD ",\"exp\":1000300,\"scp\":[\"x\",\"y\"]}",
+                   &jwt);
+    check(rc == NGX_OK && jwt.scope.len == 3
+          && ngx_strncmp(jwt.scope.data, "x y", 3) == 0,
+          "an scp array is taken as scope");
+
+    rc = jwt_check(HS, "{" GOOD ",\"exp\":1e300}", &jwt);
+    check(rc == NGX_OK && jwt.expires == 1000000 + 86400 * 366,
+          "a far exp is kept a year at most");
+
+    rc = jwt_check(HS, "{" GOOD ",\"exp\":999950}", &jwt);
+    check(rc == NGX_OK, "RFC 7519 4.1.4: an exp within the leeway is taken");
+
+    /* fuzz_jwt: NULL + 0 in whoever walks the scopes (UBSan) */
+    check(jwt.scope.len == 0 && jwt.scope.data != NULL,
+          "no scope claim: an empty scope, not a NULL one");
+
+    rc = jwt_check("{\"alg\":\"HS256\",\"typ\":\"at+JWT\",\"kid\":\"k\"}",
+                   "{" GOOD ",\"exp\":1000300,\"nbf\":1000050}", &jwt);
+    check(rc == NGX_OK, "RFC 9068 2.1: typ at+jwt (any case), a kid, "
+          "nbf within the leeway: taken");
+
+    jwt_refused("alg none", "{\"alg\":\"none\"}",
+                "{" GOOD ",\"exp\":1000300}", "unsupported algorithm");
+    jwt_refused("alg hs256", "{\"alg\":\"hs256\"}",
+                "{" GOOD ",\"exp\":1000300}", "unsupported algorithm");
+    jwt_refused("alg RS256 for a secret", "{\"alg\":\"RS256\"}",
+                "{" GOOD ",\"exp\":1000300}", "unknown key");
+    jwt_refused("alg not a string", "{\"alg\":256}",
+                "{" GOOD ",\"exp\":1000300}", "unsupported algorithm");
+    jwt_refused("crit (RFC 7515 4.1.11)",
+                "{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}",
+                "{" GOOD ",\"exp\":1000300}", "unsupported critical header");
+    jwt_refused("typ dpop+jwt", "{\"alg\":\"HS256\",\"typ\":\"dpop+jwt\"}",
+                "{" GOOD ",\"exp\":1000300}", "not an access token");
+    jwt_refused("kid not a string", "{\"alg\":\"HS256\",\"kid\":1}",
+                "{" GOOD ",\"exp\":1000300}", "malformed token");
+    jwt_refused("a duplicate header member",
+                "{\"alg\":\"HS256\",\"alg\":\"HS256\"}",
+                "{" GOOD ",\"exp\":1000300}", "malformed token");
+    jwt_refused("header an array", "[\"HS256\"]",
+                "{" GOOD ",\"exp\":1000300}", "malformed token");
+    jwt_refused("expired", HS, "{" GOOD ",\"exp\":999939}",
+                "the token has expired");
+    jwt_refused("no exp", HS, "{" GOOD "}", "no expiry");
+    jwt_refused("exp a string", HS, "{" GOOD ",\"exp\":\"1000300\"}",
+                "no expiry");
+    jwt_refused("nbf ahead", HS, "{" GOOD ",\"exp\":1000300,"
+                "\"nbf\":1000061}", "the token is not valid yet");
+    jwt_refused("nbf a string", HS, "{" GOOD ",\"exp\":1000300,"
+                "\"nbf\":\"0\"}", "malformed token");
+    jwt_refused("no iss", HS, "{\"aud\":\"" JWT_AUD "\",\"sub\":\"a\","
+                "\"exp\":1000300}", "wrong issuer");
+    jwt_refused("another iss", HS, "{\"iss\":\"" JWT_ISS "/\",\"aud\":\""
+                JWT_AUD "\",\"sub\":\"a\",\"exp\":1000300}", "wrong issuer");
+    jwt_refused("no aud (RFC 8707)", HS, "{\"iss\":\"" JWT_ISS "\","
+                "\"sub\":\"a\",\"exp\":1000300}", "wrong audience");
+    jwt_refused("aud of another resource", HS, "{\"iss\":\"" JWT_ISS "\","
+                "\"aud\":\"" JWT_AUD "2\",\"sub\":\"a\",\"exp\":1000300}",
+                "wrong audience");
+    jwt_refused("aud an array without this resource", HS,
+                "{\"iss\":\"" JWT_ISS "\",\"aud\":[\"x\",1],\"sub\":\"a\","
+                "\"exp\":1000300}", "wrong audience");
+    jwt_refused("no sub", HS, "{\"iss\":\"" JWT_ISS "\",\"aud\":\"" JWT_AUD
+                "\",\"exp\":1000300}", "no client claim");
+    jwt_refused("sub a number", HS, "{\"iss\":\"" JWT_ISS "\",\"aud\":\""
+                JWT_AUD "\",\"sub\":7,\"exp\":1000300}", "no client claim");
+    jwt_refused("sub with a quote", HS, "{\"iss\":\"" JWT_ISS "\",\"aud\":\""
+                JWT_AUD "\",\"sub\":\"a\\\"b\",\"exp\":1000300}",
+                "unusable client claim");
+    jwt_refused("sub empty", HS, "{\"iss\":\"" JWT_ISS "\",\"aud\":\""
+                JWT_AUD "\",\"sub\":\"\",\"exp\":1000300}",
+                "unusable client claim");
+    jwt_refused("scope with a backslash", HS, "{" GOOD ",\"exp\":1000300,"
+                "\"scope\":\"a\\\\b\"}", "malformed scope");
+    jwt_refused("scope a number", HS, "{" GOOD ",\"exp\":1000300,"
+                "\"scope\":1}", "malformed scope");
+    jwt_refused("scp with an empty string", HS, "{" GOOD ",\"exp\":1000300,"
+                "\"scp\":[\"\"]}", "malformed scope");
+    jwt_refused("claims an array", HS, "[1]", "malformed token");
+    jwt_refused("a duplicate claim (sub twice)", HS,
+                "{" GOOD ",\"exp\":1000300,\"sub\":\"mallory\"}",
+                "malformed token");
+
+    /* 129 bytes of sub */
+
+    {
+        char  claims[512];
+
+        ngx_memzero(claims, sizeof(claims));
+        ngx_snprintf((u_char *) claims, sizeof(claims) - 1,
+                     "{\"iss\":\"" JWT_ISS "\",\"aud\":\"" JWT_AUD "\","
+                     "\"exp\":1000300,\"sub\":\"%*s\"}",
+                     (size_t) 129, (u_char *)
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        jwt_refused("sub of 129 bytes", HS, claims, "unusable client claim");
+    }
+
+    /* forms of the token itself */
+
+    token = jwt_make(HS, "{" GOOD ",\"exp\":1000300}", JWT_SECRET);
+
+    {
+        static const char  *forms[] = {
+            "", "a", "a.b", "a.b.c.d", ".b.c", "a..c", "a.b.",
+            "eyJhbGciOiJIUzI1NiJ9.e30=.c2ln", "eyJhbGciOiJIUzI1NiJ9.e3+.c2ln",
+            "eyJhbGciOiJIUzI1NiJ9.e30.c2l", "x\x80y.e30.c2ln",
+            NULL
+        };
+
+        for (i = 0; forms[i]; i++) {
+            ngx_str_t  t;
+
+            t.data = (u_char *) forms[i];
+            t.len = strlen(forms[i]);
+
+            rc = ngx_http_mcp_jwt_verify(pool, &jwt_policy, &t, 1000000,
+                                         &jwt);
+            check(rc == NGX_DECLINED,
+                  "RFC 7515 7.1: \"%s\" is not a token", forms[i]);
+        }
+    }
+
+    /* the signature: another secret, cut short, one more character */
+
+    {
+        ngx_str_t  t;
+
+        t = jwt_make(HS, "{" GOOD ",\"exp\":1000300}",
+                     "another secret, 32 bytes long..!");
+        rc = ngx_http_mcp_jwt_verify(pool, &jwt_policy, &t, 1000000, &jwt);
+        check(rc == NGX_DECLINED && strcmp(jwt.error, "invalid signature")
+                                    == 0,
+              "RFC 7515: signed with another secret: invalid signature");
+
+        t = token;
+        t.len -= 2;
+        rc = ngx_http_mcp_jwt_verify(pool, &jwt_policy, &t, 1000000, &jwt);
+        check(rc == NGX_DECLINED, "a signature cut short is refused");
+
+        t.data = ngx_pnalloc(pool, token.len + 8192);
+        ngx_memcpy(t.data, token.data, token.len);
+        t.data[token.len] = 'A';
+        t.len = token.len + 1;
+        rc = ngx_http_mcp_jwt_verify(pool, &jwt_policy, &t, 1000000, &jwt);
+        check(rc == NGX_DECLINED, "a signature one character longer too");
+
+        ngx_memset(t.data + token.len, 'A', 8192);
+        t.len = NGX_HTTP_MCP_JWT_MAX + 1;
+        rc = ngx_http_mcp_jwt_verify(pool, &jwt_policy, &t, 1000000, &jwt);
+        check(rc == NGX_DECLINED && strcmp(jwt.error, "malformed token") == 0,
+              "a token over 8192 bytes is malformed");
+    }
+
+    check(ngx_http_mcp_jwt_shaped(&token), "a JWS has the shape of one");
+
+    {
+        ngx_str_t  t = ngx_string("abc.def");
+
+        check(!ngx_http_mcp_jwt_shaped(&t), "a static token has not");
+    }
+
+    /* JWKS files (RFC 7517) */
+
+    {
+        static const struct {
+            const char  *text;
+            const char  *error;
+        } jwks[] = {
+            { "not json", "is not JSON" },
+            { "{}", "has no \"keys\" array" },
+            { "{\"keys\":{}}", "has no \"keys\" array" },
+            { "{\"keys\":[]}", "has no key for RS256, ES256 or EdDSA" },
+            { "{\"keys\":[1]}", "has a key that is not an object" },
+            { "{\"keys\":[{\"kty\":1}]}", NULL },
+            { "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\"}]}", NULL },
+            { "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"AA\","
+              "\"y\":\"AA\"}]}", "has no key for RS256, ES256 or EdDSA" },
+            { "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AA\","
+              "\"y\":\"AA\"}]}", NULL },
+            { "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+              "\"x\":\"AAAA\"}]}", NULL },
+            { "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"use\":\"enc\","
+              "\"x\":\"AAAA\"}]}", "has no key for RS256, ES256 or EdDSA" },
+            { "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+              "\"alg\":\"RS256\",\"x\":\"AAAA\"}]}",
+              "has no key for RS256, ES256 or EdDSA" },
+            { "{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\"}]}",
+              "has no key for RS256, ES256 or EdDSA" },
+            /* a point off the curve: (1, 1) */
+            { "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
+              "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\","
+              "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}]}",
+              "has a key OpenSSL refuses (not a valid public key)" },
+            { NULL, NULL }
+        };
+
+        for (i = 0; jwks[i].text; i++) {
+            char  *err;
+
+            ngx_array_init(&keys, pool, 2, sizeof(ngx_http_mcp_jwk_t));
+
+            err = ngx_http_mcp_jwks_parse(pool, ngx_cycle->log,
+                                          (u_char *) jwks[i].text,
+                                          strlen(jwks[i].text), &keys);
+
+            if (jwks[i].error) {
+                check(err && strcmp(err, jwks[i].error) == 0
+                      && keys.nelts == 0,
+                      "RFC 7517: JWKS %s: \"%s\"", jwks[i].text,
+                      jwks[i].error);
+
+            } else {
+                check(err != NULL && keys.nelts == 0,
+                      "RFC 7517: JWKS %s is refused", jwks[i].text);
+            }
+
+            if (err) {
+                diag("%s", err);
+            }
+        }
+    }
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -2204,6 +2560,7 @@ main(int argc, char **argv)
     test_schema();
     test_tool_result();
     test_json_text();
+    test_jwt();
 
     printf("1..%u\n", (unsigned) tests);
 
