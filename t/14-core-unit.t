@@ -1,6 +1,6 @@
 # Unit tests of the request-free protocol core (ngx_http_mcp_jsonrpc.c,
-# ngx_http_mcp_protocol.c, ngx_http_mcp_jwt.c): tools/build-core-tests.sh builds
-# t/unit/core_test.c with the core and a few nginx objects into
+# ngx_http_mcp_protocol.c, ngx_http_mcp_jwt.c): tools/build-core-tests.sh
+# builds t/unit/core_test.c with the core and a few nginx objects into
 # build/unit/core_test, which prints TAP.  Each of its results is asserted
 # here again under the same name (a "# TODO" result stays a TODO), and so
 # are its plan and its exit status.

@@ -7,9 +7,8 @@
 /*
  * Unit tests of the module's request-free protocol core
  * (ngx_http_mcp_jsonrpc.c, ngx_http_mcp_protocol.c, ngx_http_mcp_jwt.c),
- * in TAP.  The exit
- * status is non-zero when a test fails; a "# TODO" test is a known defect
- * of the core and does not fail the run.
+ * in TAP.  The exit status is non-zero when a test fails; a "# TODO" test
+ * is a known defect of the core and does not fail the run.
  *
  * References in test names:
  *   JSON-RPC      JSON-RPC 2.0 specification, sections 4 (request),
