@@ -45,6 +45,7 @@ struct ngx_http_mcp_auth_s {
 };
 
 
+static ngx_int_t ngx_http_mcp_auth_name(ngx_str_t *name);
 static char *ngx_http_mcp_auth_read(ngx_conf_t *cf,
     ngx_http_mcp_auth_t *auth);
 static char *ngx_http_mcp_auth_line(ngx_conf_t *cf,
@@ -112,13 +113,9 @@ ngx_http_mcp_auth_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             auth->realm.data = value[i].data + 6;
             auth->realm.len = value[i].len - 6;
 
-            if (auth->realm.len == 0
-                || ngx_strlchr(auth->realm.data,
-                               auth->realm.data + auth->realm.len, '"')
-                || ngx_strlchr(auth->realm.data,
-                               auth->realm.data + auth->realm.len, '\\'))
-            {
-                return "takes a realm without quotes or backslashes";
+            if (ngx_http_mcp_auth_name(&auth->realm) != NGX_OK) {
+                return "takes a realm of visible characters, without "
+                       "quotes or backslashes";
             }
 
             continue;
@@ -191,6 +188,29 @@ ngx_http_mcp_auth_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mlcf->auth = auth;
 
     return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_auth_name(ngx_str_t *name)
+{
+    u_char  *p, *last;
+
+    /* it goes into a quoted header parameter as it is */
+
+    if (name->len == 0) {
+        return NGX_ERROR;
+    }
+
+    last = name->data + name->len;
+
+    for (p = name->data; p < last; p++) {
+        if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\') {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -362,8 +382,11 @@ ngx_http_mcp_auth_line(ngx_conf_t *cf, ngx_http_mcp_auth_t *auth, u_char *p,
 
             /* the name and the digest: a client */
 
+            /* ":" is the JWT principals' (see ngx_http_mcp_oauth_verify) */
+
             if (word[0].len > NGX_HTTP_MCP_AUTH_NAME_MAX
-                || word[1].len != 2 * SHA256_DIGEST_LENGTH)
+                || word[1].len != 2 * SHA256_DIGEST_LENGTH
+                || ngx_strlchr(word[0].data, word[0].data + word[0].len, ':'))
             {
                 goto invalid;
             }
@@ -458,7 +481,7 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
 {
     u_char                   *p, *last;
     ngx_int_t                 rc;
-    ngx_str_t                 token, client, scope, *need;
+    ngx_str_t                 token, client, principal, scope, *need;
     ngx_uint_t                i, found, oauth;
     const char               *error;
     ngx_array_t              *scopes;
@@ -482,7 +505,9 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
 
     auth = mlcf->auth;
 
-    if (auth == NULL || !auth->enabled) {
+    /* the metadata tells how to get a token: it cannot need one */
+
+    if (auth == NULL || !auth->enabled || mlcf->oauth_metadata) {
         return NGX_DECLINED;
     }
 
@@ -528,7 +553,7 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
 
     if (auth->jwt && ngx_http_mcp_jwt_shaped(&token)) {
         rc = ngx_http_mcp_oauth_verify(r, mlcf->oauth, &token, &client,
-                                       &scope, &error);
+                                       &principal, &scope, &error);
 
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -570,6 +595,7 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
         }
 
         client = match->name;
+        principal = match->name;
         scopes = &match->scopes;
         oauth = 0;
     }
@@ -609,6 +635,7 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
     }
 
     ctx->client = client;
+    ctx->principal = principal;
     ctx->scopes = scopes;
     ctx->oauth = oauth;
 

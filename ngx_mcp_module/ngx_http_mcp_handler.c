@@ -2895,8 +2895,8 @@ static void
 ngx_http_mcp_client_copy(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_session_info_t *info)
 {
-    info->client_len = ngx_min(ctx->client.len, NGX_HTTP_MCP_CLIENT_LEN);
-    ngx_memcpy(info->client, ctx->client.data, info->client_len);
+    info->client_len = ngx_min(ctx->principal.len, NGX_HTTP_MCP_CLIENT_LEN);
+    ngx_memcpy(info->client, ctx->principal.data, info->client_len);
 }
 
 
@@ -2904,9 +2904,9 @@ static ngx_int_t
 ngx_http_mcp_client_owns(ngx_http_mcp_ctx_t *ctx,
     ngx_http_mcp_session_info_t *info)
 {
-    return info->client_len == ngx_min(ctx->client.len,
+    return info->client_len == ngx_min(ctx->principal.len,
                                        NGX_HTTP_MCP_CLIENT_LEN)
-           && ngx_memcmp(info->client, ctx->client.data,
+           && ngx_memcmp(info->client, ctx->principal.data,
                          info->client_len) == 0;
 }
 
@@ -3028,6 +3028,14 @@ ngx_http_mcp_enter(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
                                     "mcp_max_session_requests requests "
                                     "in progress; wait for one to end");
         return NGX_BUSY;
+    }
+
+    if (rc == NGX_DECLINED) {
+        /* ended meanwhile */
+        *sent = ngx_http_mcp_reject(r, NULL, NGX_HTTP_NOT_FOUND,
+                                    NGX_HTTP_MCP_SESSION_NOT_FOUND,
+                                    "Session not found");
+        return NGX_DECLINED;
     }
 
     if (rc == NGX_OK) {

@@ -32,12 +32,13 @@ static char *ngx_http_mcp_jwk_parse(ngx_pool_t *pool, ngx_log_t *log,
 static ngx_int_t ngx_http_mcp_jwk_b64(ngx_pool_t *pool, json_t *jwk,
     const char *name, ngx_str_t *out);
 static EVP_PKEY *ngx_http_mcp_jwk_rsa(ngx_str_t *n, ngx_str_t *e);
-static EVP_PKEY *ngx_http_mcp_jwk_ec(ngx_pool_t *pool, ngx_str_t *x,
-    ngx_str_t *y);
+static EVP_PKEY *ngx_http_mcp_jwk_ec(ngx_str_t *x, ngx_str_t *y);
+static ngx_int_t ngx_http_mcp_jwk_check(EVP_PKEY *pkey);
 static void ngx_http_mcp_jwk_cleanup(void *data);
 static ngx_uint_t ngx_http_mcp_jwt_alg(json_t *alg);
 static ngx_int_t ngx_http_mcp_jwt_decode(ngx_pool_t *pool, u_char *p,
     u_char *last, ngx_str_t *out);
+static ngx_uint_t ngx_http_mcp_b64url_value(u_char c);
 static ngx_int_t ngx_http_mcp_jwt_signature(ngx_pool_t *pool,
     ngx_http_mcp_jwk_t *key, ngx_str_t *data, ngx_str_t *sig);
 static ngx_int_t ngx_http_mcp_jwt_pkey_verify(EVP_PKEY *pkey,
@@ -225,7 +226,7 @@ ngx_http_mcp_jwk_parse(ngx_pool_t *pool, ngx_log_t *log, json_t *jwk,
             return "has a P-256 key without a valid \"x\" and \"y\"";
         }
 
-        key->pkey = ngx_http_mcp_jwk_ec(pool, &a, &b);
+        key->pkey = ngx_http_mcp_jwk_ec(&a, &b);
         break;
 
     default: /* NGX_HTTP_MCP_JWT_EDDSA */
@@ -254,9 +255,14 @@ ngx_http_mcp_jwk_parse(ngx_pool_t *pool, ngx_log_t *log, json_t *jwk,
     cln->handler = ngx_http_mcp_jwk_cleanup;
     cln->data = key->pkey;
 
-    if (want == NGX_HTTP_MCP_JWT_RS256 && EVP_PKEY_get_bits(key->pkey) < 2048)
+    if (want == NGX_HTTP_MCP_JWT_RS256
+        && (EVP_PKEY_get_bits(key->pkey) < 2048
+            || EVP_PKEY_get_bits(key->pkey) > NGX_HTTP_MCP_JWT_RSA_MAX))
     {
-        /* RFC 7518, 3.3: 2048 bits at least */
+        /*
+         * RFC 7518, 3.3: 2048 bits at least; larger than 8192, each
+         * check costs too much
+         */
 
         err = ngx_pnalloc(pool, 80);
         if (err == NULL) {
@@ -264,10 +270,19 @@ ngx_http_mcp_jwk_parse(ngx_pool_t *pool, ngx_log_t *log, json_t *jwk,
         }
 
         *ngx_snprintf(err, 79, "has an RSA key of %d bits: "
-                      "2048 at least are needed",
+                      "2048 to 8192 are needed",
                       EVP_PKEY_get_bits(key->pkey)) = '\0';
 
         return (char *) err;
+    }
+
+    /* an exponent of 1, an even modulus: anyone could sign */
+
+    if (want == NGX_HTTP_MCP_JWT_RS256
+        && ngx_http_mcp_jwk_check(key->pkey) != NGX_OK)
+    {
+        return "has an RSA key OpenSSL finds unsound (its exponent or "
+               "modulus)";
     }
 
     key->alg = want;
@@ -345,11 +360,11 @@ done:
 
 
 static EVP_PKEY *
-ngx_http_mcp_jwk_ec(ngx_pool_t *pool, ngx_str_t *x, ngx_str_t *y)
+ngx_http_mcp_jwk_ec(ngx_str_t *x, ngx_str_t *y)
 {
     EVP_PKEY      *pkey;
     OSSL_PARAM     params[3];
-    EVP_PKEY_CTX  *pctx, *check;
+    EVP_PKEY_CTX  *pctx;
     u_char         point[65];
 
     /* the uncompressed point, which OpenSSL checks is on the curve */
@@ -378,17 +393,30 @@ ngx_http_mcp_jwk_ec(ngx_pool_t *pool, ngx_str_t *x, ngx_str_t *y)
 
     EVP_PKEY_CTX_free(pctx);
 
-    check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-
-    if (check == NULL || EVP_PKEY_public_check(check) != 1) {
-        EVP_PKEY_CTX_free(check);
+    if (ngx_http_mcp_jwk_check(pkey) != NGX_OK) {
         EVP_PKEY_free(pkey);
         return NULL;
     }
 
-    EVP_PKEY_CTX_free(check);
-
     return pkey;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_jwk_check(EVP_PKEY *pkey)
+{
+    ngx_int_t      rc;
+    EVP_PKEY_CTX  *check;
+
+    check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+
+    rc = (check != NULL && EVP_PKEY_public_check(check) == 1)
+         ? NGX_OK : NGX_ERROR;
+
+    EVP_PKEY_CTX_free(check);
+    ERR_clear_error();
+
+    return rc;
 }
 
 
@@ -591,6 +619,12 @@ ngx_http_mcp_jwt_verify(ngx_pool_t *pool, ngx_http_mcp_jwt_policy_t *policy,
             continue;
         }
 
+        /* without a kid, a few keys: a signature check is not cheap */
+
+        if (tried == NGX_HTTP_MCP_JWT_TRIES) {
+            break;
+        }
+
         tried++;
 
         rc = ngx_http_mcp_jwt_signature(pool, &key[i], &data, &part[2]);
@@ -666,12 +700,24 @@ ngx_http_mcp_jwt_decode(ngx_pool_t *pool, u_char *p, u_char *last,
     u_char     *q;
     ngx_str_t   src;
 
-    /* unpadded base64url only: one spelling per value */
+    /*
+     * Unpadded base64url, its last character's unused bits zero: one
+     * spelling per value (RFC 4648, 3.5), so that a token is one string
+     */
 
     for (q = p; q < last; q++) {
         if (!(ngx_http_mcp_b64url[*q >> 5] & (1U << (*q & 0x1f)))) {
             return NGX_ERROR;
         }
+    }
+
+    if (last > p
+        && (((last - p) % 4 == 2 && (ngx_http_mcp_b64url_value(last[-1])
+                                     & 0x0f))
+            || ((last - p) % 4 == 3 && (ngx_http_mcp_b64url_value(last[-1])
+                                        & 0x03))))
+    {
+        return NGX_ERROR;
     }
 
     src.data = p;
@@ -690,10 +736,30 @@ ngx_http_mcp_jwt_decode(ngx_pool_t *pool, u_char *p, u_char *last,
 }
 
 
+static ngx_uint_t
+ngx_http_mcp_b64url_value(u_char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+
+    return (c == '-') ? 62 : 63;
+}
+
+
 static ngx_int_t
 ngx_http_mcp_jwt_signature(ngx_pool_t *pool, ngx_http_mcp_jwk_t *key,
     ngx_str_t *data, ngx_str_t *sig)
 {
+    int            n;
     u_char        *der, *p;
     BIGNUM        *r, *s;
     ngx_int_t      rc;
@@ -737,8 +803,8 @@ ngx_http_mcp_jwt_signature(ngx_pool_t *pool, ngx_http_mcp_jwk_t *key,
             return NGX_ERROR;
         }
 
-        len = i2d_ECDSA_SIG(es, NULL);
-        der = (len > 0 && len <= 80) ? ngx_pnalloc(pool, len) : NULL;
+        n = i2d_ECDSA_SIG(es, NULL);
+        der = (n > 0 && n <= 80) ? ngx_pnalloc(pool, n) : NULL;
 
         if (der == NULL) {
             ECDSA_SIG_free(es);
@@ -747,11 +813,11 @@ ngx_http_mcp_jwt_signature(ngx_pool_t *pool, ngx_http_mcp_jwk_t *key,
         }
 
         p = der;
-        len = i2d_ECDSA_SIG(es, &p);
+        n = i2d_ECDSA_SIG(es, &p);
         ECDSA_SIG_free(es);
 
         return ngx_http_mcp_jwt_pkey_verify(key->pkey, EVP_sha256(),
-                                            der, len, data);
+                                            der, n, data);
 
     default: /* NGX_HTTP_MCP_JWT_HS256 */
         if (sig->len != 32) {
@@ -864,6 +930,8 @@ ngx_http_mcp_jwt_claims(ngx_pool_t *pool, ngx_http_mcp_jwt_policy_t *policy,
         return NGX_DECLINED;
     }
 
+    jwt->issuer = i;
+
     /* RFC 8707: the token was issued for this resource */
 
     if (ngx_http_mcp_jwt_audience(json_object_get(claims, "aud"),
@@ -975,7 +1043,11 @@ ngx_http_mcp_jwt_scope(ngx_pool_t *pool, json_t *claims, ngx_str_t *scope)
         len = 0;
 
         json_array_foreach(v, i, s) {
-            if (!json_is_string(s) || json_string_length(s) == 0) {
+            if (!json_is_string(s) || json_string_length(s) == 0
+                || ngx_strlchr((u_char *) json_string_value(s),
+                               (u_char *) json_string_value(s)
+                               + json_string_length(s), ' '))
+            {
                 return NGX_DECLINED;
             }
 

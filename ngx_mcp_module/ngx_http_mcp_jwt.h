@@ -28,8 +28,15 @@
 /* larger tokens are malformed: nginx's header buffers are 8k */
 #define NGX_HTTP_MCP_JWT_MAX         8192
 
-/* the principal's name, as long as the session zone keeps */
+/* the principal's name; the zone keeps it with its issuer's number */
 #define NGX_HTTP_MCP_JWT_CLIENT_MAX  128
+
+#define NGX_HTTP_MCP_JWT_ISSUERS     16
+
+/* keys a token without "kid" is tried against */
+#define NGX_HTTP_MCP_JWT_TRIES       4
+
+#define NGX_HTTP_MCP_JWT_RSA_MAX     8192
 
 #define NGX_HTTP_MCP_JWT_SCOPE_MAX   1024
 
@@ -56,6 +63,7 @@ typedef struct {
 typedef struct {
     ngx_str_t                 client;
     ngx_str_t                 scope;        /* space-separated */
+    ngx_uint_t                issuer;       /* its number in the policy */
     time_t                    expires;      /* exp and the leeway */
     const char               *error;        /* why the token was refused */
 } ngx_http_mcp_jwt_t;

@@ -129,6 +129,7 @@ struct ngx_http_mcp_ctx_s {
     ngx_uint_t                batch;
     ngx_str_t                 session_id;
     ngx_str_t                 client;       /* the principal, $mcp_client */
+    ngx_str_t                 principal;    /* the same, to own sessions */
     ngx_array_t              *scopes;       /* the principal's */
     ngx_str_t                 method;       /* for $mcp_method */
     ngx_str_t                 tool;         /* for $mcp_tool */
@@ -207,7 +208,7 @@ ngx_str_t *ngx_http_mcp_oauth_metadata_url(ngx_http_mcp_oauth_t *oauth);
 ngx_int_t ngx_http_mcp_oauth_metadata_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_oauth_verify(ngx_http_request_t *r,
     ngx_http_mcp_oauth_t *oauth, ngx_str_t *token, ngx_str_t *client,
-    ngx_str_t *scope, const char **error);
+    ngx_str_t *principal, ngx_str_t *scope, const char **error);
 char *ngx_http_mcp_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_mcp_redis_init_process(ngx_cycle_t *cycle,

@@ -23,8 +23,15 @@
 
 
 #define NGX_HTTP_MCP_OAUTH_FILE_MAX    (1024 * 1024)
-#define NGX_HTTP_MCP_OAUTH_CACHE_MAX   1000000
+#define NGX_HTTP_MCP_OAUTH_CACHE_MAX   100000
 #define NGX_HTTP_MCP_OAUTH_SCOPE_KEEP  256
+
+
+/* a string that goes into a quoted header parameter as it is */
+
+#define ngx_http_mcp_oauth_quotable(s)                                       \
+    (ngx_strlchr((s)->data, (s)->data + (s)->len, '"') == NULL               \
+     && ngx_strlchr((s)->data, (s)->data + (s)->len, '\\') == NULL)
 
 
 typedef struct {
@@ -32,6 +39,7 @@ typedef struct {
     ngx_queue_t               queue;
     u_char                    digest[SHA256_DIGEST_LENGTH];
     time_t                    expires;
+    ngx_uint_t                issuer;
     size_t                    client_len;
     size_t                    scope_len;
     u_char                    client[NGX_HTTP_MCP_JWT_CLIENT_MAX];
@@ -53,6 +61,7 @@ struct ngx_http_mcp_oauth_s {
     json_t                      *metadata;
     ngx_uint_t                   cache_size;
     ngx_http_mcp_oauth_cache_t  *cache;     /* this worker's, once used */
+    ngx_uint_t                   cache_failed;
 };
 
 
@@ -69,13 +78,6 @@ static void ngx_http_mcp_oauth_keep(ngx_http_mcp_oauth_t *oauth,
     u_char *digest, ngx_http_mcp_jwt_t *jwt);
 static ngx_http_mcp_oauth_cache_t *ngx_http_mcp_oauth_cache_create(
     ngx_uint_t size);
-
-
-/* a string that goes into a quoted header parameter as it is */
-
-#define ngx_http_mcp_oauth_quotable(s)                                       \
-    (ngx_strlchr((s)->data, (s)->data + (s)->len, '"') == NULL               \
-     && ngx_strlchr((s)->data, (s)->data + (s)->len, '\\') == NULL)
 
 
 char *
@@ -137,7 +139,9 @@ ngx_http_mcp_oauth_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 7;
             s.len = value[i].len - 7;
 
-            if (s.len == 0 || !ngx_http_mcp_oauth_quotable(&s)) {
+            if (s.len == 0 || !ngx_http_mcp_oauth_quotable(&s)
+                || oauth->policy.issuers.nelts == NGX_HTTP_MCP_JWT_ISSUERS)
+            {
                 goto invalid;
             }
 
@@ -538,9 +542,10 @@ ngx_http_mcp_oauth_metadata_handler(ngx_http_request_t *r)
 
 ngx_int_t
 ngx_http_mcp_oauth_verify(ngx_http_request_t *r, ngx_http_mcp_oauth_t *oauth,
-    ngx_str_t *token, ngx_str_t *client, ngx_str_t *scope,
-    const char **error)
+    ngx_str_t *token, ngx_str_t *client, ngx_str_t *principal,
+    ngx_str_t *scope, const char **error)
 {
+    u_char                      *p;
     ngx_int_t                    rc;
     ngx_http_mcp_jwt_t           jwt;
     ngx_http_mcp_oauth_entry_t  *e;
@@ -551,30 +556,47 @@ ngx_http_mcp_oauth_verify(ngx_http_request_t *r, ngx_http_mcp_oauth_t *oauth,
     e = ngx_http_mcp_oauth_cached(oauth, digest);
 
     if (e) {
-        client->data = ngx_pnalloc(r->pool, e->client_len + e->scope_len);
-        if (client->data == NULL) {
+        p = ngx_pnalloc(r->pool, e->client_len + e->scope_len);
+        if (p == NULL) {
             return NGX_ERROR;
         }
 
-        client->len = e->client_len;
-        ngx_memcpy(client->data, e->client, e->client_len);
+        jwt.client.data = p;
+        jwt.client.len = e->client_len;
+        ngx_memcpy(p, e->client, e->client_len);
 
-        scope->data = client->data + e->client_len;
-        scope->len = e->scope_len;
-        ngx_memcpy(scope->data, e->scope, e->scope_len);
+        jwt.scope.data = p + e->client_len;
+        jwt.scope.len = e->scope_len;
+        ngx_memcpy(jwt.scope.data, e->scope, e->scope_len);
 
-        return NGX_OK;
+        jwt.issuer = e->issuer;
+
+    } else {
+        rc = ngx_http_mcp_jwt_verify(r->pool, &oauth->policy, token,
+                                     ngx_time(), &jwt);
+
+        if (rc != NGX_OK) {
+            *error = jwt.error;
+            return rc;
+        }
+
+        ngx_http_mcp_oauth_keep(oauth, digest, &jwt);
     }
 
-    rc = ngx_http_mcp_jwt_verify(r->pool, &oauth->policy, token, ngx_time(),
-                                 &jwt);
+    /*
+     * A subject is unique within its issuer only, and static clients
+     * have names without ":": the sessions are owned by "<issuer>:<sub>"
+     */
 
-    if (rc != NGX_OK) {
-        *error = jwt.error;
-        return rc;
+    principal->data = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1
+                                           + jwt.client.len);
+    if (principal->data == NULL) {
+        return NGX_ERROR;
     }
 
-    ngx_http_mcp_oauth_keep(oauth, digest, &jwt);
+    principal->len = ngx_sprintf(principal->data, "%ui:%V", jwt.issuer,
+                                 &jwt.client)
+                     - principal->data;
 
     *client = jwt.client;
     *scope = jwt.scope;
@@ -640,7 +662,7 @@ ngx_http_mcp_oauth_keep(ngx_http_mcp_oauth_t *oauth, u_char *digest,
     ngx_http_mcp_oauth_cache_t  *cache;
     ngx_http_mcp_oauth_entry_t  *e;
 
-    if (oauth->cache_size == 0
+    if (oauth->cache_size == 0 || oauth->cache_failed
         || jwt->scope.len > NGX_HTTP_MCP_OAUTH_SCOPE_KEEP)
     {
         return;
@@ -649,6 +671,8 @@ ngx_http_mcp_oauth_keep(ngx_http_mcp_oauth_t *oauth, u_char *digest,
     if (oauth->cache == NULL) {
         oauth->cache = ngx_http_mcp_oauth_cache_create(oauth->cache_size);
         if (oauth->cache == NULL) {
+            /* once: without memory for it, tokens are checked each time */
+            oauth->cache_failed = 1;
             return;
         }
     }
@@ -674,6 +698,7 @@ ngx_http_mcp_oauth_keep(ngx_http_mcp_oauth_t *oauth, u_char *digest,
     ngx_memcpy(e->digest, digest, SHA256_DIGEST_LENGTH);
     ngx_memcpy(&e->node.key, digest, sizeof(ngx_rbtree_key_t));
     e->expires = jwt->expires;
+    e->issuer = jwt->issuer;
     e->client_len = jwt->client.len;
     ngx_memcpy(e->client, jwt->client.data, jwt->client.len);
     e->scope_len = jwt->scope.len;

@@ -602,7 +602,12 @@ ngx_http_mcp_session_insert(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
 
     sn->last = ngx_current_msec;
     sn->checked = ngx_current_msec;
+    sn->owner_checked = 0;
     sn->owner_len = 0;
+
+    /* the slab's memory is not cleared: a freed session's count stays */
+    sn->requests = 0;
+
     ngx_memcpy(sn->id, id->data, NGX_HTTP_MCP_SESSION_ID_LEN);
 
     ngx_rbtree_insert(&ctx->sh->rbtree, node);

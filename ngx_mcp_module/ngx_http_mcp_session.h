@@ -17,7 +17,7 @@
 #define NGX_HTTP_MCP_SESSION_ID_LEN (NGX_HTTP_MCP_SESSION_BYTES * 2)
 
 /* the principal a session belongs to, as mcp_auth names it */
-#define NGX_HTTP_MCP_CLIENT_LEN     128
+#define NGX_HTTP_MCP_CLIENT_LEN     136
 
 /* "<node>:<pid>" of the worker holding a stream, as cached */
 #define NGX_HTTP_MCP_OWNER_LEN      96

@@ -286,6 +286,23 @@ close $fh;
     config => 'location = /mcp { mcp; }');
 like($out, qr/duplicate client "alice" in .*line 2/, 'a duplicate client too');
 
+open $fh, '>', "$dir/colon" or die $!;
+print $fh "$bob_line\n" =~ s/^bob /bob:x /r;
+close $fh;
+($ok, $out) = start_nginx(test_only => 1,
+    http_config => "mcp_session_zone zone=mcp:1m;\n"
+                 . "mcp_auth bearer file=$dir/colon;",
+    config => 'location = /mcp { mcp; }');
+like($out, qr/invalid line in the token file .*line 1/,
+     'a name with ":" (kept for JWT principals) too');
+
+($ok, $out) = start_nginx(test_only => 1,
+    http_config => "mcp_session_zone zone=mcp:1m;\n"
+                 . "mcp_auth bearer file=$dir/tokens \"realm=a\\nb\";",
+    config => 'location = /mcp { mcp; }');
+like($out, qr/takes a realm of visible characters/,
+     'a realm with a newline fails nginx -t (no header injection)');
+
 ($ok, $out) = start_nginx(test_only => 1,
     http_config => "mcp_session_zone zone=mcp:1m;\n"
                  . "mcp_auth bearer;",

@@ -297,6 +297,32 @@ like($who, qr/^robot$/m, '... or the name of a static token');
     $r = call($bob, $sid{RS256}, 'ping', {});
     is($r->status, 404, 'bob asking for alice\'s session: 404');
     is(rpc_error_code($r), -32001, 'as for a session that does not exist');
+
+    # a JWT's subject and a static client's name never make one principal
+    my $rsid = post("Bearer $static{robot}")->header('Mcp-Session-Id');
+    my $jwt_robot = jwt_sign($keys, 'RS256', {}, claims(sub => 'robot'));
+    is(call($jwt_robot, $rsid, 'ping', {})->status, 404,
+       'a JWT with sub "robot" asking for the static robot\'s session: 404');
+    my $jsid = bearer($jwt_robot)->header('Mcp-Session-Id');
+    is(post("Bearer $static{robot}", session => $jsid, version => '2025-06-18',
+            message => { jsonrpc => '2.0', id => 2, method => 'ping' })->status,
+       404, 'nor the other way round');
+}
+
+# the metadata answers without a token where mcp_auth is inherited
+{
+    my $ng = start_nginx(
+        http_config => "mcp_session_zone zone=mcp:1m;\nmcp_oauth $oauth;\n"
+                     . "mcp_auth jwt;",
+        config => "location = /mcp { mcp; }\n"
+                . "location /.well-known/oauth-protected-resource "
+                . "{ mcp_oauth_metadata; }");
+    my $r = http_request(port => $ng->port,
+                         path => '/.well-known/oauth-protected-resource/mcp');
+    is($r->status, 200, 'mcp_auth jwt inherited: the metadata is still public');
+    is(http_request(port => $ng->port, method => 'POST', path => '/mcp',
+                    body => '{}')->status, 401, 'while /mcp needs a token');
+    $ng->stop;
 }
 
 # --- protected resource metadata (RFC 9728) ---------------------------------

@@ -125,6 +125,24 @@ ok(wait_for(5, sub {
     close $_ for @s;
 }
 
+# a session ended with requests in progress leaves no count behind for the
+# sessions that take its place in the zone
+for my $round (1 .. 3) {
+    my ($gone) = mcp_initialize(port => $port);
+    my @s = map { send_post($gone, call_body(50 + $_, 'nap')) } 1 .. 2;
+    select undef, undef, undef, 0.3;
+    http_request(port => $port, method => 'DELETE', path => '/mcp',
+                 headers => [['Mcp-Session-Id', $gone]]);
+    my ($new) = mcp_initialize(port => $port);
+    my @st = map {
+        json_rpc(port => $port, session => $new, version => '2025-06-18',
+                 message => qq({"jsonrpc":"2.0","id":$_,"method":"ping"}))->status
+    } 1 .. 2;
+    is("@st", '200 200', "round $round: the next session starts with no "
+                         . 'request counted');
+    close $_ for @s;
+}
+
 # mcp_max_session_requests 0: no limit
 {
     my ($fsid) = mcp_initialize(port => $port, path => '/free');

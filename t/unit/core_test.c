@@ -2270,6 +2270,15 @@ jwt_refused(const char *name, const char *header, const char *claims,
 
 
 #define HS     "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+
+/* 256 bytes of 0xff, base64url */
+#define RSA_ONES                                                            \
+    "________________________________________________________________"      \
+    "________________________________________________________________"      \
+    "________________________________________________________________"      \
+    "________________________________________________________________"      \
+    "________________________________________________________________"      \
+    "_____________________w"
 #define GOOD   "\"iss\":\"" JWT_ISS "\",\"aud\":\"" JWT_AUD "\","           \
                "\"sub\":\"alice\""
 
@@ -2387,6 +2396,9 @@ test_jwt(void)
                 "\"scope\":1}", "malformed scope");
     jwt_refused("scp with an empty string", HS, "{" GOOD ",\"exp\":1000300,"
                 "\"scp\":[\"\"]}", "malformed scope");
+    jwt_refused("scp with two scopes in one element", HS,
+                "{" GOOD ",\"exp\":1000300,\"scp\":[\"a b\"]}",
+                "malformed scope");
     jwt_refused("claims an array", HS, "[1]", "malformed token");
     jwt_refused("a duplicate claim (sub twice)", HS,
                 "{" GOOD ",\"exp\":1000300,\"sub\":\"mallory\"}",
@@ -2445,6 +2457,17 @@ test_jwt(void)
                                     == 0,
               "RFC 7515: signed with another secret: invalid signature");
 
+        /* RFC 4648 3.5: the last character's unused bits must be zero */
+
+        t.data = ngx_pnalloc(pool, token.len);
+        ngx_memcpy(t.data, token.data, token.len);
+        t.len = token.len;
+        t.data[t.len - 1] = (t.data[t.len - 1] == 'A') ? 'B'
+                            : (t.data[t.len - 1] == 'B') ? 'C' : 'A';
+        rc = ngx_http_mcp_jwt_verify(pool, &jwt_policy, &t, 1000000, &jwt);
+        check(rc == NGX_DECLINED,
+              "RFC 4648 3.5: another spelling of the signature is refused");
+
         t = token;
         t.len -= 2;
         rc = ngx_http_mcp_jwt_verify(pool, &jwt_policy, &t, 1000000, &jwt);
@@ -2499,6 +2522,11 @@ test_jwt(void)
               "has no key for RS256, ES256 or EdDSA" },
             { "{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\"}]}",
               "has no key for RS256, ES256 or EdDSA" },
+            /* RSA, e = 1: anyone could sign; n = 2^2048 - 1 */
+            { "{\"keys\":[{\"kty\":\"RSA\",\"e\":\"AQ\",\"n\":\""
+              RSA_ONES "\"}]}",
+              "has an RSA key OpenSSL finds unsound (its exponent or "
+              "modulus)" },
             /* a point off the curve: (1, 1) */
             { "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
               "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\","
