@@ -336,10 +336,10 @@ ngx_http_mcp_auth_line(ngx_conf_t *cf, ngx_http_mcp_auth_t *auth, u_char *p,
     u_char *last, ngx_uint_t line)
 {
     u_char                 *start, *q;
-    ngx_str_t               word[3], *scope;
     ngx_int_t               hi, lo;
     ngx_uint_t              n, i;
     ngx_http_mcp_client_t  *client, *other;
+    ngx_str_t               word[3], *scope;
 
     /* "name digest [scope ...]", blank lines and "#" comments */
 
@@ -482,8 +482,8 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
     u_char                   *p, *last;
     ngx_int_t                 rc;
     ngx_str_t                 token, client, principal, scope, *need;
-    ngx_uint_t                i, found, oauth;
     const char               *error;
+    ngx_uint_t                i, found, oauth;
     ngx_array_t              *scopes;
     ngx_table_elt_t          *h;
     ngx_http_mcp_ctx_t       *ctx;
@@ -724,8 +724,8 @@ ngx_http_mcp_auth_reject(ngx_http_request_t *r, const char *error,
 ngx_int_t
 ngx_http_mcp_auth_insufficient(ngx_http_request_t *r, ngx_array_t *scopes)
 {
-    u_char                   *p;
     size_t                    len;
+    u_char                   *p;
     ngx_str_t                 all, *s;
     ngx_uint_t                i;
     ngx_http_mcp_auth_t      *auth;
@@ -804,8 +804,8 @@ ngx_int_t
 ngx_http_mcp_auth_challenge(ngx_http_request_t *r, const char *error,
     const char *description, ngx_str_t *scope)
 {
-    u_char                   *p;
     size_t                    len;
+    u_char                   *p;
     ngx_str_t                *url;
     ngx_table_elt_t          *h;
     ngx_http_mcp_loc_conf_t  *mlcf;

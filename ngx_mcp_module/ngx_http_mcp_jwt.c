@@ -135,8 +135,8 @@ static char *
 ngx_http_mcp_jwk_parse(ngx_pool_t *pool, ngx_log_t *log, json_t *jwk,
     ngx_uint_t n, ngx_http_mcp_jwk_t *key)
 {
-    u_char              *err;
     json_t              *kty, *crv, *use, *alg, *kid;
+    u_char              *err;
     ngx_str_t            a, b;
     ngx_uint_t           want;
     ngx_pool_cleanup_t  *cln;
@@ -363,8 +363,8 @@ static EVP_PKEY *
 ngx_http_mcp_jwk_ec(ngx_str_t *x, ngx_str_t *y)
 {
     EVP_PKEY      *pkey;
-    OSSL_PARAM     params[3];
     EVP_PKEY_CTX  *pctx;
+    OSSL_PARAM     params[3];
     u_char         point[65];
 
     /* the uncompressed point, which OpenSSL checks is on the curve */
@@ -456,8 +456,8 @@ ngx_http_mcp_jwt_secret(u_char *data, size_t len, ngx_array_t *keys)
 ngx_uint_t
 ngx_http_mcp_jwt_shaped(ngx_str_t *token)
 {
-    u_char  *p, *last;
     size_t   dots;
+    u_char  *p, *last;
 
     /* three base64url parts: a JWS compact serialization */
 
@@ -478,13 +478,13 @@ ngx_int_t
 ngx_http_mcp_jwt_verify(ngx_pool_t *pool, ngx_http_mcp_jwt_policy_t *policy,
     ngx_str_t *token, time_t now, ngx_http_mcp_jwt_t *jwt)
 {
-    u_char              *p, *last, *dot[2];
     json_t              *header, *claims, *v;
+    u_char              *p, *last, *dot[2];
     ngx_int_t            rc;
-    ngx_str_t            part[3], data, kid;
     ngx_uint_t           i, n, alg, tried;
     json_error_t         error;
     ngx_http_mcp_jwk_t  *key;
+    ngx_str_t            part[3], data, kid;
 
     ngx_memzero(jwt, sizeof(ngx_http_mcp_jwt_t));
 
@@ -760,10 +760,10 @@ ngx_http_mcp_jwt_signature(ngx_pool_t *pool, ngx_http_mcp_jwk_t *key,
     ngx_str_t *data, ngx_str_t *sig)
 {
     int            n;
-    u_char        *der, *p;
     BIGNUM        *r, *s;
-    ngx_int_t      rc;
+    u_char        *der, *p;
     ECDSA_SIG     *es;
+    ngx_int_t      rc;
     unsigned int   len;
     u_char         mac[EVP_MAX_MD_SIZE];
 
@@ -1015,9 +1015,9 @@ ngx_http_mcp_jwt_audience(json_t *aud, ngx_str_t *want)
 static ngx_int_t
 ngx_http_mcp_jwt_scope(ngx_pool_t *pool, json_t *claims, ngx_str_t *scope)
 {
-    u_char  *p, *q, *last;
     json_t  *v, *s;
     size_t   i, len;
+    u_char  *p, *q, *last;
 
     /*
      * "scope", space-separated (RFC 8693, 4.2; RFC 9068, 2.2.3); or

@@ -278,8 +278,8 @@ static char *
 ngx_http_mcp_oauth_resource(ngx_conf_t *cf, ngx_http_mcp_oauth_t *oauth,
     ngx_str_t *value)
 {
-    u_char  *p, *last, *path;
     size_t   skip;
+    u_char  *p, *last, *path;
 
     /*
      * RFC 8707, 2: an absolute URI without a fragment; the MCP spec's
