@@ -16,6 +16,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::McpNginx;
+use JSON::PP ();
 use Test::McpJwt qw(jwt_keys jwt_sign jwt_forge);
 use File::Temp qw(tempdir);
 use Time::HiRes ();
@@ -398,6 +399,38 @@ my $log = $nginx->error_log;
 my @leaked = grep { index($log, $_) >= 0 } @tokens, $static{robot};
 ok(!@leaked, 'no token in the error log') or diag(scalar(@leaked) . ' tokens logged');
 unlike($log, qr/\[(?:alert|crit|emerg)\]/, 'no alert/crit/emerg');
+
+# --- key rotation: a key taken out of the JWKS, then a reload -----------------
+
+{
+    my $file = "$dir/rotating.json";
+    my $write = sub {
+        open my $fh, '>', $file or die $!;
+        print $fh JSON::PP->new->canonical->encode(
+            { keys => [ map { $keys->{jwks_keys}{$_} } @_ ] });
+        close $fh;
+    };
+    $write->('rsa1', 'ec1');
+    my $ng = start_nginx(
+        http_config => "mcp_session_zone zone=mcp:1m;\n"
+                     . "mcp_oauth resource=$RESOURCE issuer=$ISSUER jwks=$file;",
+        config => 'location = /mcp { mcp; mcp_auth jwt; }');
+    my $ec = jwt_sign($keys, 'ES256', {}, claims());
+    my $init = sub {
+        json_rpc(port => $ng->port, headers => [['Authorization', "Bearer $ec"]],
+                 message => { jsonrpc => '2.0', id => 1, method => 'initialize',
+                              params => { protocolVersion => '2025-06-18',
+                                          capabilities => {},
+                                          clientInfo => { name => 't', version => '1' } } })
+    };
+    is($init->()->status, 200, 'an ES256 token while ec1 is published: 200');
+    is($init->()->status, 200, 'again (from the cache)');
+    $write->('rsa1');
+    ok($ng->reload, 'ec1 taken out of the JWKS, nginx -s reload');
+    ok(wait_for(5, sub { $init->()->status == 401 }),
+       'the same token is refused: no worker keeps it');
+    $ng->stop;
+}
 
 # --- nginx -t -----------------------------------------------------------------
 
