@@ -22,7 +22,8 @@ exec valgrind --trace-children=yes --child-silent-after-fork=no \\
 WRAP
 chmod +x "$dir/nginx"
 
-[ $# -gt 0 ] || set -- t/0[2-7]*.t t/09*.t t/1[0-3]*.t t/18*.t t/20*.t
+[ $# -gt 0 ] || set -- t/0[2-7]*.t t/09*.t t/1[0-3]*.t t/18*.t t/20*.t \
+    t/28*.t t/3[2-4]*.t
 
 status=0
 TEST_NGINX_VALGRIND=1 TEST_NGINX_BINARY=$dir/nginx \

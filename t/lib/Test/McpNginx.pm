@@ -403,8 +403,15 @@ sub reload {
     my $from = $self->error_log_size;
     kill 'HUP', $master or return 0;
     my $want = defined $self->{opts}{full_conf} ? 1 : $self->{opts}{workers};
-    my $r = Test::McpNginx::_wait_until(10, sub {
-        return -1 if $self->error_log($from) =~ /\[emerg\]/;
+    my $r = Test::McpNginx::_wait_until($ENV{TEST_NGINX_VALGRIND} ? 60 : 10, sub {
+        my $log = $self->error_log($from);
+        return -1 if $log =~ /\[emerg\]/;
+        # under valgrind workers keep valgrind's command line: the master's
+        # log tells when the new ones started
+        if ($ENV{TEST_NGINX_VALGRIND}) {
+            my $started = () = $log =~ /start worker process \d+/g;
+            return $started >= $want;
+        }
         my @now = $self->worker_pids;
         return !grep({ $old{$_} } @now) && (grep { !$old{$_} } @now) >= $want;
     });
