@@ -60,6 +60,10 @@ sub send_post {
     return $s;
 }
 
+# a response reaches the client a moment before nginx ends the request
+# (and its count): let the previous request end before counting anew
+sub settle { select undef, undef, undef, 0.3 }
+
 sub read_all {
     my ($s, $timeout) = @_;
     my $sel = IO::Select->new($s);
@@ -77,7 +81,7 @@ my ($sid) = mcp_initialize(port => $port);
 ok($sid, 'a session');
 my ($other) = mcp_initialize(port => $port);
 
-my $t0 = time;
+settle();
 my @slow = map { send_post($sid, call_body($_, 'nap')) } 1 .. 2;
 select undef, undef, undef, 0.5;
 
@@ -105,6 +109,7 @@ $r = json_rpc(port => $port, session => $sid, version => '2025-06-18',
 is($r->status, 200, 'once they ended, the session may call again');
 
 # clients that go away mid-call make room as well (dozes last 8 s)
+settle();
 @slow = map { send_post($sid, call_body(5 + $_, 'doze')) } 1 .. 2;
 ok(wait_for(5, sub {
     json_rpc(port => $port, session => $sid, version => '2025-06-18',
@@ -118,6 +123,7 @@ ok(wait_for(5, sub {
 
 # the count is the session's, over both workers
 {
+    settle();
     my @s = map { send_post($sid, call_body(20 + $_, 'nap')) } 1 .. 6;
     my @status = map { read_all($_) =~ /^HTTP\/1\.1 (\d+)/ ? $1 : 0 } @s;
     is(scalar(grep { $_ == 200 } @status), 2, 'six at once: two taken');
@@ -129,6 +135,7 @@ ok(wait_for(5, sub {
 # sessions that take its place in the zone
 for my $round (1 .. 3) {
     my ($gone) = mcp_initialize(port => $port);
+    settle();
     my @s = map { send_post($gone, call_body(50 + $_, 'nap')) } 1 .. 2;
     select undef, undef, undef, 0.3;
     http_request(port => $port, method => 'DELETE', path => '/mcp',
