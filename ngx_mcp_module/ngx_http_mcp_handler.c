@@ -37,6 +37,14 @@ static ngx_int_t ngx_http_mcp_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static ngx_int_t ngx_http_mcp_process(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_mcp_process_json(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
+static ngx_int_t ngx_http_mcp_limit(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_resume_pt resume, ngx_int_t *sent);
+static void ngx_http_mcp_limit_resume(ngx_event_t *ev);
+static void ngx_http_mcp_resume(ngx_http_mcp_ctx_t *ctx);
+static ngx_int_t ngx_http_mcp_limited(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx, ngx_msec_t retry);
 static ngx_int_t ngx_http_mcp_process_session(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx);
 static ngx_int_t ngx_http_mcp_initialize(ngx_http_request_t *r,
@@ -353,6 +361,10 @@ ngx_http_mcp_ctx_cleanup(void *data)
         ngx_http_mcp_redis_owner_release(&ctx->session_id, 1);
     }
 
+    if (ctx->limit_timer.timer_set) {
+        ngx_del_timer(&ctx->limit_timer);
+    }
+
     json_decref(ctx->pending);
 
     for (i = 0; ctx->responses && i < ctx->nmessages; i++) {
@@ -458,9 +470,7 @@ static ngx_int_t
 ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     ngx_str_t *body)
 {
-    size_t                    n;
     json_t                   *json;
-    ngx_http_mcp_msg_t        msg;
     ngx_http_mcp_loc_conf_t  *mlcf;
     char                      err[NGX_HTTP_MCP_ERRLEN];
     u_char                    text[NGX_HTTP_MCP_ERRLEN * 2];
@@ -498,6 +508,20 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         ngx_str_set(&ctx->method, "batch");
     }
 
+    return ngx_http_mcp_process_json(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_process_json(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
+{
+    size_t               n;
+    json_t              *json;
+    ngx_int_t            sent;
+    ngx_http_mcp_msg_t   msg;
+
+    json = ctx->body;
+
     if (json_is_object(json)) {
         ngx_http_mcp_msg_classify(json, &msg);
 
@@ -508,6 +532,12 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
             && ngx_http_mcp_method_is(&msg, "initialize")
             && !ctx->legacy)
         {
+            if (ngx_http_mcp_limit(r, ctx, ngx_http_mcp_process_json, &sent)
+                != NGX_OK)
+            {
+                return sent;
+            }
+
             return ngx_http_mcp_initialize(r, ctx, &msg);
         }
     }
@@ -553,6 +583,12 @@ ngx_http_mcp_process_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
 
     if (rc != NGX_OK) {
         /* rejected: sent is how sending the rejection went */
+        return sent;
+    }
+
+    if (ngx_http_mcp_limit(r, ctx, ngx_http_mcp_process_session, &sent)
+        != NGX_OK)
+    {
         return sent;
     }
 
@@ -635,6 +671,183 @@ ngx_http_mcp_process_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
     return NGX_DONE;
 }
 
+
+
+static ngx_int_t
+ngx_http_mcp_limit(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
+    ngx_http_mcp_resume_pt resume, ngx_int_t *sent)
+{
+    ngx_int_t   rc;
+    ngx_msec_t  delay, retry;
+
+    /* mcp_limit_req counts a POST once, before anything of it is done */
+
+    if (ctx->limit_done) {
+        return NGX_OK;
+    }
+
+    ctx->limit_done = 1;
+
+    rc = ngx_http_mcp_limit_check(r, ctx, &delay, &retry);
+
+    if (rc == NGX_ERROR) {
+        *sent = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_BUSY) {
+        *sent = ngx_http_mcp_limited(r, ctx, retry);
+        return NGX_DECLINED;
+    }
+
+    if (delay == 0) {
+        return NGX_OK;
+    }
+
+    /* within the burst: the POST waits its turn, as limit_req's do */
+
+    ctx->resume = resume;
+    ctx->resume_body = 1;
+
+    ctx->limit_timer.handler = ngx_http_mcp_limit_resume;
+    ctx->limit_timer.data = ctx;
+    ctx->limit_timer.log = r->connection->log;
+
+    ngx_add_timer(&ctx->limit_timer, delay);
+
+    /* a client that goes away meanwhile ends the request */
+    r->read_event_handler = ngx_http_test_reading;
+
+    *sent = NGX_DONE;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_mcp_limit_resume(ngx_event_t *ev)
+{
+    ngx_http_mcp_ctx_t  *ctx = ev->data;
+
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ngx_http_mcp_resume(ctx);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_mcp_resume(ngx_http_mcp_ctx_t *ctx)
+{
+    ngx_int_t            rc;
+    ngx_uint_t           body;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    /* a POST may be answered and freed inside: read what is needed first */
+
+    body = ctx->resume_body;
+
+    rc = ctx->resume(r, ctx);
+
+    if (!(rc == NGX_DONE && body)) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_mcp_limited(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
+    ngx_msec_t retry)
+{
+    u_char                   *value;
+    json_t                   *out, *err, *json;
+    ngx_int_t                 rc;
+    ngx_msec_t                seconds;
+    ngx_uint_t                i, n;
+    ngx_http_mcp_msg_t        msg;
+    ngx_http_mcp_loc_conf_t  *mlcf;
+    u_char                    text[NGX_HTTP_MCP_ERRLEN * 2];
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    /*
+     * Refused whole: every request of the POST gets the error, and
+     * nothing of it is dispatched nor put on a stream.
+     */
+
+    seconds = (retry + 999) / 1000;
+
+    value = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1);
+    if (value == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(value, "%M%Z", seconds);
+
+    if (ngx_http_mcp_header_out(r, "Retry-After", (char *) value) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *ngx_snprintf(text, sizeof(text) - 1,
+                  "Too Many Requests: rate limit \"%V\" exceeded, "
+                  "retry after %M s", &ctx->limit_zone, seconds) = '\0';
+
+    n = json_is_array(ctx->body) ? json_array_size(ctx->body) : 1;
+
+    out = json_is_array(ctx->body) ? json_array() : NULL;
+
+    for (i = 0; i < n; i++) {
+        json = out ? json_array_get(ctx->body, i) : ctx->body;
+
+        ngx_http_mcp_msg_classify(json, &msg);
+
+        if (msg.kind != NGX_HTTP_MCP_MSG_REQUEST) {
+            continue;
+        }
+
+        err = ngx_http_mcp_error(msg.id, NGX_HTTP_MCP_TRANSPORT_ERROR,
+                                 (char *) text);
+
+        if (err == NULL
+            || json_object_set_new(json_object_get(err, "error"), "data",
+                                   json_pack("{s:I}", "retryAfter",
+                                             (json_int_t) seconds))
+               != 0)
+        {
+            json_decref(err);
+            json_decref(out);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (out == NULL) {
+            out = err;
+            break;
+        }
+
+        if (json_array_append_new(out, err) != 0) {
+            json_decref(out);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (out == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_mcp_send_json(r, mlcf->limit_status_code, out);
+    json_decref(out);
+
+    return rc;
+}
 
 static ngx_int_t
 ngx_http_mcp_initialize(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
@@ -2356,7 +2569,6 @@ ngx_http_mcp_looked_up(void *data, void *reply)
 
     ngx_int_t                     rc;
     ngx_pid_t                     stream;
-    ngx_uint_t                    body;
     ngx_connection_t             *c;
     ngx_http_request_t           *r;
     ngx_http_mcp_main_conf_t     *mmcf;
@@ -2411,15 +2623,7 @@ ngx_http_mcp_looked_up(void *data, void *reply)
         break;
     }
 
-    /* a POST may be answered and freed inside: read what is needed first */
-
-    body = ctx->resume_body;
-
-    rc = ctx->resume(r, ctx);
-
-    if (!(rc == NGX_DONE && body)) {
-        ngx_http_finalize_request(r, rc);
-    }
+    ngx_http_mcp_resume(ctx);
 
     ngx_http_run_posted_requests(c);
 }

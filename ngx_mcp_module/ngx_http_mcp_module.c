@@ -70,6 +70,18 @@ static ngx_conf_num_bounds_t  ngx_http_mcp_batch_bounds = {
     ngx_conf_check_num_bounds, 1, 10000
 };
 
+static ngx_conf_num_bounds_t  ngx_http_mcp_limit_status_bounds = {
+    ngx_conf_check_num_bounds, 400, 599
+};
+
+static ngx_conf_enum_t  ngx_http_mcp_limit_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
 
 static ngx_command_t  ngx_http_mcp_commands[] = {
 
@@ -113,6 +125,41 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
       ngx_http_mcp_allowed_origins,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("mcp_limit_req_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE3,
+      ngx_http_mcp_limit_zone_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_limit_req"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_mcp_limit_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_limit_req_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, limit_status_code),
+      &ngx_http_mcp_limit_status_bounds },
+
+    { ngx_string("mcp_limit_req_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, limit_log_level),
+      &ngx_http_mcp_limit_log_levels },
+
+    { ngx_string("mcp_limit_req_dry_run"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_mcp_loc_conf_t, limit_dry_run),
       NULL },
 
     { ngx_string("mcp_redis"),
@@ -314,7 +361,7 @@ ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_mcp_limit_conf_check(cf, mmcf);
 }
 
 
@@ -454,6 +501,10 @@ ngx_http_mcp_create_loc_conf(ngx_conf_t *cf)
     conf->auth = NGX_CONF_UNSET_PTR;
     conf->oauth = NGX_CONF_UNSET_PTR;
     conf->origins = NGX_CONF_UNSET_PTR;
+    conf->limits = NGX_CONF_UNSET_PTR;
+    conf->limit_status_code = NGX_CONF_UNSET_UINT;
+    conf->limit_log_level = NGX_CONF_UNSET_UINT;
+    conf->limit_dry_run = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -542,6 +593,15 @@ ngx_http_mcp_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
     ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
+
+    /* limits are inherited as a whole, like limit_req */
+    ngx_conf_merge_ptr_value(conf->limits, prev->limits, NULL);
+    ngx_conf_merge_uint_value(conf->limit_status_code,
+                              prev->limit_status_code,
+                              NGX_HTTP_TOO_MANY_REQUESTS);
+    ngx_conf_merge_uint_value(conf->limit_log_level, prev->limit_log_level,
+                              NGX_LOG_ERR);
+    ngx_conf_merge_value(conf->limit_dry_run, prev->limit_dry_run, 0);
 
     if (conf->enable || conf->notify) {
         /*
@@ -1024,4 +1084,46 @@ static void
 ngx_http_mcp_json_cleanup(void *data)
 {
     json_decref(data);
+}
+
+
+ngx_int_t
+ngx_http_mcp_conf_zone(ngx_conf_t *cf, ngx_str_t *value, ngx_str_t *name,
+    ssize_t *size)
+{
+    u_char     *p;
+    ngx_str_t   s;
+
+    /* "zone=NAME:SIZE", as limit_req_zone has it */
+
+    name->data = value->data + 5;
+
+    p = (u_char *) ngx_strchr(name->data, ':');
+
+    if (p == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", value);
+        return NGX_ERROR;
+    }
+
+    name->len = p - name->data;
+
+    s.data = p + 1;
+    s.len = value->data + value->len - s.data;
+
+    *size = ngx_parse_size(&s);
+
+    if (*size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", value);
+        return NGX_ERROR;
+    }
+
+    if (*size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", value);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }

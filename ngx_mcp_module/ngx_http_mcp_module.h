@@ -39,8 +39,17 @@
 #define NGX_HTTP_MCP_REDIS_CHECK     1000
 
 
-typedef struct ngx_http_mcp_auth_s   ngx_http_mcp_auth_t;
-typedef struct ngx_http_mcp_oauth_s  ngx_http_mcp_oauth_t;
+/* what mcp_limit_req made of a request, for $mcp_limit_req_status */
+#define NGX_HTTP_MCP_LIMIT_PASSED            1
+#define NGX_HTTP_MCP_LIMIT_DELAYED           2
+#define NGX_HTTP_MCP_LIMIT_REJECTED          3
+#define NGX_HTTP_MCP_LIMIT_DELAYED_DRY_RUN   4
+#define NGX_HTTP_MCP_LIMIT_REJECTED_DRY_RUN  5
+
+
+typedef struct ngx_http_mcp_auth_s        ngx_http_mcp_auth_t;
+typedef struct ngx_http_mcp_oauth_s       ngx_http_mcp_oauth_t;
+typedef struct ngx_http_mcp_limit_zone_s  ngx_http_mcp_limit_zone_t;
 
 
 typedef struct {
@@ -60,6 +69,8 @@ typedef struct {
     ngx_shm_zone_t             *session_zone;
     ngx_http_mcp_redis_conf_t  *redis;
     ngx_str_t                   node_id;
+    ngx_array_t                *limit_zones;   /* ngx_shm_zone_t *, declared */
+    ngx_array_t                *limit_used;    /* ngx_shm_zone_t *, named */
 } ngx_http_mcp_main_conf_t;
 
 
@@ -88,6 +99,10 @@ typedef struct {
     ngx_http_mcp_oauth_t     *oauth;
     ngx_uint_t                oauth_metadata;
     ngx_array_t              *origins;      /* ngx_str_t, allowed */
+    ngx_array_t              *limits;       /* mcp_limit_req */
+    ngx_uint_t                limit_status_code;
+    ngx_uint_t                limit_log_level;
+    ngx_flag_t                limit_dry_run;
 } ngx_http_mcp_loc_conf_t;
 
 
@@ -96,6 +111,8 @@ typedef struct ngx_http_mcp_stream_s  ngx_http_mcp_stream_t;
 typedef struct ngx_http_mcp_ipc_s     ngx_http_mcp_ipc_t;
 
 typedef void (*ngx_http_mcp_ipc_handler_pt)(void *data, ngx_int_t rc);
+typedef ngx_int_t (*ngx_http_mcp_resume_pt)(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx);
 
 typedef struct ngx_http_mcp_redis_cmd_s  ngx_http_mcp_redis_cmd_t;
 typedef struct ngx_http_mcp_redis_msg_s  ngx_http_mcp_redis_msg_t;
@@ -144,9 +161,11 @@ struct ngx_http_mcp_ctx_s {
     ngx_str_t                 owner;        /* "<node>:<pid>" of the stream */
     uint32_t                  serial;       /* of the stream being opened */
     json_t                   *pending;      /* an answer held back */
-    ngx_int_t               (*resume)(ngx_http_request_t *r,
-                                      ngx_http_mcp_ctx_t *ctx);
+    ngx_http_mcp_resume_pt    resume;
     ngx_buf_t                *error_body;   /* replaces nginx's own page */
+    ngx_uint_t                limit_status; /* $mcp_limit_req_status */
+    ngx_str_t                 limit_zone;   /* the zone that refused */
+    ngx_event_t               limit_timer;  /* a delay of mcp_limit_req */
     unsigned                  replying:1;
     unsigned                  error_sent:1;
     unsigned                  legacy:1;     /* HTTP with SSE (2024-11-05) */
@@ -158,6 +177,7 @@ struct ngx_http_mcp_ctx_s {
     unsigned                  opening:1;    /* a legacy stream, not yet */
     unsigned                  oauth:1;      /* the principal's a JWT's */
     unsigned                  entered:1;    /* counted in its session */
+    unsigned                  limit_done:1; /* mcp_limit_req has counted */
 };
 
 
@@ -198,6 +218,8 @@ ngx_int_t ngx_http_mcp_auth_challenge(ngx_http_request_t *r,
 ngx_uint_t ngx_http_mcp_scope_has(ngx_array_t *scopes, ngx_str_t *scope);
 ngx_int_t ngx_http_mcp_auth_insufficient(ngx_http_request_t *r,
     ngx_array_t *scopes);
+ngx_int_t ngx_http_mcp_conf_zone(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_str_t *name, ssize_t *size);
 ngx_int_t ngx_http_mcp_conf_file(ngx_conf_t *cf, ngx_str_t *name,
     size_t max, ngx_str_t *text);
 char *ngx_http_mcp_oauth_directive(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -209,6 +231,17 @@ ngx_int_t ngx_http_mcp_oauth_metadata_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_mcp_oauth_verify(ngx_http_request_t *r,
     ngx_http_mcp_oauth_t *oauth, ngx_str_t *token, ngx_str_t *client,
     ngx_str_t *principal, ngx_str_t *scope, const char **error);
+char *ngx_http_mcp_limit_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_mcp_limit_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_mcp_limit_conf_check(ngx_conf_t *cf,
+    ngx_http_mcp_main_conf_t *mmcf);
+ngx_int_t ngx_http_mcp_limit_check(ngx_http_request_t *r,
+    ngx_http_mcp_ctx_t *ctx, ngx_msec_t *delay, ngx_msec_t *retry);
+ngx_str_t *ngx_http_mcp_limit_status_name(ngx_uint_t status);
+void ngx_http_mcp_limit_counters(ngx_shm_zone_t *shm_zone,
+    ngx_atomic_uint_t *rejected, ngx_atomic_uint_t *delayed);
 char *ngx_http_mcp_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_mcp_redis_init_process(ngx_cycle_t *cycle,

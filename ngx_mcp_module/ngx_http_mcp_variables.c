@@ -23,6 +23,7 @@
 #define NGX_HTTP_MCP_VAR_JSONRPC_ID  3
 #define NGX_HTTP_MCP_VAR_VERSION     4
 #define NGX_HTTP_MCP_VAR_CLIENT      5
+#define NGX_HTTP_MCP_VAR_LIMIT       6
 
 
 static ngx_int_t ngx_http_mcp_variable(ngx_http_request_t *r,
@@ -48,6 +49,9 @@ static ngx_http_variable_t  ngx_http_mcp_vars[] = {
 
     { ngx_string("mcp_client"), NULL, ngx_http_mcp_variable,
       NGX_HTTP_MCP_VAR_CLIENT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("mcp_limit_req_status"), NULL, ngx_http_mcp_variable,
+      NGX_HTTP_MCP_VAR_LIMIT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -78,7 +82,7 @@ ngx_http_mcp_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 {
     size_t                n;
     json_t               *id;
-    ngx_str_t             value;
+    ngx_str_t             value, *name;
     ngx_http_mcp_ctx_t   *ctx;
     ngx_http_mcp_call_t  *call;
 
@@ -109,6 +113,15 @@ ngx_http_mcp_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
         case NGX_HTTP_MCP_VAR_CLIENT:
             value = ctx->client;
+            break;
+
+        case NGX_HTTP_MCP_VAR_LIMIT:
+            name = ngx_http_mcp_limit_status_name(ctx->limit_status);
+
+            if (name != NULL) {
+                value = *name;
+            }
+
             break;
 
         case NGX_HTTP_MCP_VAR_METHOD:
