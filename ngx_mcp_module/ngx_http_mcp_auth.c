@@ -500,6 +500,7 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
 
     if (mlcf->enable && ngx_http_mcp_origin_allowed(r, mlcf) != NGX_OK) {
+        ngx_http_mcp_metrics_auth(NGX_HTTP_MCP_AUTH_ORIGIN);
         return NGX_HTTP_FORBIDDEN;
     }
 
@@ -811,6 +812,19 @@ ngx_http_mcp_auth_challenge(ngx_http_request_t *r, const char *error,
     ngx_http_mcp_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_mcp_module);
+
+    if (error == NULL) {
+        ngx_http_mcp_metrics_auth(NGX_HTTP_MCP_AUTH_MISSING);
+
+    } else if (ngx_strcmp(error, "invalid_token") == 0) {
+        ngx_http_mcp_metrics_auth(NGX_HTTP_MCP_AUTH_INVALID_TOKEN);
+
+    } else if (ngx_strcmp(error, "invalid_request") == 0) {
+        ngx_http_mcp_metrics_auth(NGX_HTTP_MCP_AUTH_INVALID_REQUEST);
+
+    } else {
+        ngx_http_mcp_metrics_auth(NGX_HTTP_MCP_AUTH_INSUFFICIENT);
+    }
 
     url = mlcf->oauth ? ngx_http_mcp_oauth_metadata_url(mlcf->oauth) : NULL;
 

@@ -121,9 +121,14 @@ static ngx_int_t ngx_http_mcp_delivered(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, ngx_int_t rc);
 static void ngx_http_mcp_notify_body(ngx_http_request_t *r);
 static void ngx_http_mcp_ctx_cleanup(void *data);
+static u_char *ngx_http_mcp_log_error(ngx_http_request_t *r,
+    ngx_http_request_t *sr, u_char *buf, size_t len);
 
 
 static ngx_str_t  ngx_http_mcp_json_type = ngx_string("application/json");
+
+/* nginx's own, called before ours adds to it */
+static ngx_http_log_handler_pt  ngx_http_mcp_log_handler;
 
 
 ngx_int_t
@@ -322,7 +327,62 @@ ngx_http_mcp_ctx_create(ngx_http_request_t *r)
     ctx->request = r;
     ngx_http_set_ctx(r, ctx, ngx_http_mcp_module);
 
+    /* error log lines of the request name its session and method */
+
+    if (r == r->main && r->log_handler != ngx_http_mcp_log_error) {
+        ngx_http_mcp_log_handler = r->log_handler;
+        r->log_handler = ngx_http_mcp_log_error;
+    }
+
     return ctx;
+}
+
+
+static u_char *
+ngx_http_mcp_log_error(ngx_http_request_t *r, ngx_http_request_t *sr,
+    u_char *buf, size_t len)
+{
+    u_char              *p, *last;
+    ngx_str_t           *values[3];
+    ngx_uint_t           i, j;
+    ngx_http_mcp_ctx_t  *ctx;
+
+    static const char  *names[] = {
+        ", mcp_session: ", ", mcp_method: ", ", mcp_tool: "
+    };
+
+    p = ngx_http_mcp_log_handler(r, sr, buf, len);
+
+    /* an internal redirect leaves the handler and clears the context */
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_mcp_module);
+
+    if (ctx == NULL) {
+        return p;
+    }
+
+    values[0] = &ctx->session_id;
+    values[1] = &ctx->method;
+    values[2] = &ctx->tool;
+
+    last = buf + len;
+
+    for (i = 0; i < 3; i++) {
+        if (values[i]->len == 0) {
+            continue;
+        }
+
+        p = ngx_slprintf(p, last, "%s", names[i]);
+
+        /* a method is the client's: no control characters reach the log */
+
+        for (j = 0; j < ngx_min(values[i]->len, 64) && p < last; j++) {
+            *p++ = (values[i]->data[j] < 0x20 || values[i]->data[j] == 0x7f)
+                   ? '?' : values[i]->data[j];
+        }
+    }
+
+    return p;
 }
 
 
@@ -470,7 +530,9 @@ static ngx_int_t
 ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     ngx_str_t *body)
 {
+    size_t                    i, n;
     json_t                   *json;
+    ngx_http_mcp_msg_t        msg;
     ngx_http_mcp_loc_conf_t  *mlcf;
     char                      err[NGX_HTTP_MCP_ERRLEN];
     u_char                    text[NGX_HTTP_MCP_ERRLEN * 2];
@@ -506,6 +568,19 @@ ngx_http_mcp_process(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
     if (json_is_array(json)) {
         ngx_str_set(&ctx->method, "batch");
+    }
+
+    n = json_is_array(json) ? json_array_size(json) : 1;
+
+    for (i = 0; i < n; i++) {
+        ngx_http_mcp_msg_classify(json_is_array(json)
+                                  ? json_array_get(json, i) : json, &msg);
+
+        if (msg.kind == NGX_HTTP_MCP_MSG_REQUEST
+            || msg.kind == NGX_HTTP_MCP_MSG_NOTIFICATION)
+        {
+            ngx_http_mcp_metrics_request(&msg.method);
+        }
     }
 
     return ngx_http_mcp_process_json(r, ctx);
@@ -1290,6 +1365,8 @@ ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg,
             *slot = ngx_http_mcp_error(msg->id, NGX_HTTP_MCP_FORBIDDEN,
                                        (char *) text);
             ctx->denied = tool->scopes;
+            ctx->tool_status = NGX_HTTP_MCP_OUTCOME_DENIED + 1;
+            ngx_http_mcp_metrics_tool(tool, NGX_HTTP_MCP_OUTCOME_DENIED, 0);
             return NGX_OK;
         }
 
@@ -1305,6 +1382,10 @@ ngx_http_mcp_request(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_msg_t *msg,
                 ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                               "mcp: tool \"%V\": invalid %s",
                               &tool->name, err);
+
+                ctx->tool_status = NGX_HTTP_MCP_OUTCOME_INVALID + 1;
+                ngx_http_mcp_metrics_tool(tool, NGX_HTTP_MCP_OUTCOME_INVALID,
+                                          0);
 
                 /*
                  * 2025-11-25 reports input validation errors as tool

@@ -16,7 +16,6 @@
 
 
 #define NGX_HTTP_MCP_MODULE_VERSION  "0.1.0"
-#define NGX_HTTP_MCP_TOOL_NAME_MAX   128
 
 
 static void *ngx_http_mcp_create_main_conf(ngx_conf_t *cf);
@@ -33,6 +32,8 @@ static char *ngx_http_mcp_tool(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_health(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_mcp_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_mcp_notify(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_mcp_node_id(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -47,6 +48,8 @@ static json_t *ngx_http_mcp_load_schema(ngx_conf_t *cf, ngx_str_t *tool,
     const char *what, ngx_str_t *file);
 static char *ngx_http_mcp_tool_scopes(ngx_conf_t *cf,
     ngx_http_mcp_tool_t *tool, ngx_str_t *value);
+static ngx_int_t ngx_http_mcp_tool_metric(ngx_conf_t *cf,
+    ngx_http_mcp_tool_t *tool);
 static void ngx_http_mcp_json_cleanup(void *data);
 static char *ngx_http_mcp_conf_text(ngx_conf_t *cf, ngx_str_t *value,
     const char *what);
@@ -200,6 +203,13 @@ static ngx_command_t  ngx_http_mcp_commands[] = {
     { ngx_string("mcp_health"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_mcp_health,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mcp_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_mcp_metrics,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -361,6 +371,14 @@ ngx_http_mcp_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* where there are sessions there are counters of them */
+
+    if (mmcf->session_zone
+        && ngx_http_mcp_metrics_zone(cf, mmcf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     return ngx_http_mcp_limit_conf_check(cf, mmcf);
 }
 
@@ -372,9 +390,7 @@ ngx_http_mcp_oauth_metadata(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (mlcf->oauth_metadata || mlcf->health || mlcf->notify
-        || mlcf->enable != NGX_CONF_UNSET)
-    {
+    if (ngx_http_mcp_has_handler(mlcf)) {
         return "is duplicate";
     }
 
@@ -637,9 +653,21 @@ static ngx_int_t
 ngx_http_mcp_postconfiguration(ngx_conf_t *cf)
 {
     ngx_http_handler_pt        *h;
+    ngx_http_mcp_main_conf_t   *mmcf;
     ngx_http_core_main_conf_t  *cmcf;
 
+    static ngx_str_t  request_id = ngx_string("request_id");
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    /* tool calls carry it as X-Request-ID */
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mcp_module);
+
+    mmcf->request_id = ngx_http_get_variable_index(cf, &request_id);
+    if (mmcf->request_id == NGX_ERROR) {
+        return NGX_ERROR;
+    }
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
     if (h == NULL) {
@@ -671,6 +699,10 @@ ngx_http_mcp_init_process(ngx_cycle_t *cycle)
 
     ngx_http_mcp_sse_init_process();
 
+    if (ngx_http_mcp_metrics_init_process(cycle, mmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ngx_http_mcp_session_instance(mmcf->session_zone, &instance);
 
     if (ngx_http_mcp_ipc_init_process(cycle, &instance) != NGX_OK) {
@@ -685,6 +717,7 @@ static void
 ngx_http_mcp_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_mcp_redis_exit_process();
+    ngx_http_mcp_metrics_exit_process();
 }
 
 
@@ -695,7 +728,7 @@ ngx_http_mcp(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (mlcf->enable != NGX_CONF_UNSET || mlcf->health || mlcf->notify) {
+    if (ngx_http_mcp_has_handler(mlcf)) {
         return "is duplicate";
     }
 
@@ -745,7 +778,7 @@ ngx_http_mcp_notify(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (mlcf->notify || mlcf->health || mlcf->enable != NGX_CONF_UNSET) {
+    if (ngx_http_mcp_has_handler(mlcf)) {
         return "is duplicate";
     }
 
@@ -759,6 +792,35 @@ ngx_http_mcp_notify(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
+ngx_http_mcp_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_mcp_loc_conf_t *mlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    if (ngx_http_mcp_has_handler(mlcf)) {
+        return "is duplicate";
+    }
+
+    /* the counters live in the session zone */
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mcp_module);
+
+    if (mmcf->session_zone == NULL) {
+        return "requires \"mcp_session_zone\" before it in the http block";
+    }
+
+    mlcf->metrics = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_mcp_metrics_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_mcp_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_mcp_loc_conf_t *mlcf = conf;
@@ -766,7 +828,7 @@ ngx_http_mcp_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                 *value;
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (mlcf->health || mlcf->enable != NGX_CONF_UNSET || mlcf->notify) {
+    if (ngx_http_mcp_has_handler(mlcf)) {
         return "is duplicate";
     }
 
@@ -855,6 +917,10 @@ ngx_http_mcp_tool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     tool->name = value[1];
     tool->timeout = NGX_CONF_UNSET_MSEC;
+
+    if (ngx_http_mcp_tool_metric(cf, tool) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     uri = value[2];
 
@@ -1124,6 +1190,48 @@ ngx_http_mcp_conf_zone(ngx_conf_t *cf, ngx_str_t *value, ngx_str_t *name,
                            "zone \"%V\" is too small", value);
         return NGX_ERROR;
     }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_tool_metric(ngx_conf_t *cf, ngx_http_mcp_tool_t *tool)
+{
+    ngx_str_t                 *name;
+    ngx_uint_t                 i;
+    ngx_http_mcp_main_conf_t  *mmcf;
+
+    /* tools of one name, wherever declared, are one series of metrics */
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mcp_module);
+
+    if (mmcf->tool_names == NULL) {
+        mmcf->tool_names = ngx_array_create(cf->pool, 8, sizeof(ngx_str_t));
+        if (mmcf->tool_names == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    name = mmcf->tool_names->elts;
+
+    for (i = 0; i < mmcf->tool_names->nelts; i++) {
+        if (name[i].len == tool->name.len
+            && ngx_strncmp(name[i].data, tool->name.data, tool->name.len)
+               == 0)
+        {
+            tool->metric = i;
+            return NGX_OK;
+        }
+    }
+
+    name = ngx_array_push(mmcf->tool_names);
+    if (name == NULL) {
+        return NGX_ERROR;
+    }
+
+    *name = tool->name;
+    tool->metric = mmcf->tool_names->nelts - 1;
 
     return NGX_OK;
 }

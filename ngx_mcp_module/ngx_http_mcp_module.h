@@ -39,6 +39,29 @@
 #define NGX_HTTP_MCP_REDIS_CHECK     1000
 
 
+/* tool names are at most this long */
+#define NGX_HTTP_MCP_TOOL_NAME_MAX           128
+
+/* what became of a tools/call, for the metrics and $mcp_tool_status */
+#define NGX_HTTP_MCP_OUTCOME_OK              0
+#define NGX_HTTP_MCP_OUTCOME_ERROR           1
+#define NGX_HTTP_MCP_OUTCOME_TIMEOUT         2
+#define NGX_HTTP_MCP_OUTCOME_FAILED          3
+#define NGX_HTTP_MCP_OUTCOME_DENIED          4
+#define NGX_HTTP_MCP_OUTCOME_INVALID         5
+#define NGX_HTTP_MCP_OUTCOMES                6
+
+/* why mcp_auth or the Origin check refused a request */
+#define NGX_HTTP_MCP_AUTH_MISSING            0
+#define NGX_HTTP_MCP_AUTH_INVALID_TOKEN      1
+#define NGX_HTTP_MCP_AUTH_INVALID_REQUEST    2
+#define NGX_HTTP_MCP_AUTH_INSUFFICIENT       3
+#define NGX_HTTP_MCP_AUTH_ORIGIN             4
+#define NGX_HTTP_MCP_AUTH_REASONS            5
+
+/* methods counted by name in the metrics, "other" included */
+#define NGX_HTTP_MCP_METHODS                 18
+
 /* what mcp_limit_req made of a request, for $mcp_limit_req_status */
 #define NGX_HTTP_MCP_LIMIT_PASSED            1
 #define NGX_HTTP_MCP_LIMIT_DELAYED           2
@@ -71,12 +94,16 @@ typedef struct {
     ngx_str_t                   node_id;
     ngx_array_t                *limit_zones;   /* ngx_shm_zone_t *, declared */
     ngx_array_t                *limit_used;    /* ngx_shm_zone_t *, named */
+    ngx_array_t                *tool_names;    /* ngx_str_t, for metrics */
+    ngx_int_t                   request_id;    /* $request_id's index */
+    ngx_shm_zone_t             *metrics_zone;
 } ngx_http_mcp_main_conf_t;
 
 
 typedef struct {
     ngx_flag_t                enable;
     ngx_uint_t                health;
+    ngx_uint_t                metrics;
     ngx_uint_t                notify;
     ngx_str_t                 server_name;
     ngx_str_t                 server_version;
@@ -106,6 +133,12 @@ typedef struct {
 } ngx_http_mcp_loc_conf_t;
 
 
+/* a location has one content handler of ours */
+#define ngx_http_mcp_has_handler(mlcf)                                       \
+    ((mlcf)->enable != NGX_CONF_UNSET || (mlcf)->health || (mlcf)->notify   \
+     || (mlcf)->metrics || (mlcf)->oauth_metadata)
+
+
 typedef struct ngx_http_mcp_ctx_s     ngx_http_mcp_ctx_t;
 typedef struct ngx_http_mcp_stream_s  ngx_http_mcp_stream_t;
 typedef struct ngx_http_mcp_ipc_s     ngx_http_mcp_ipc_t;
@@ -132,6 +165,7 @@ typedef struct {
     ngx_buf_t                *body;
     ngx_event_t               timer;
     ngx_int_t                 failure;      /* nginx's status, not the tool's */
+    ngx_msec_t                start;
     unsigned                  timed_out:1;
 } ngx_http_mcp_call_t;
 
@@ -164,6 +198,7 @@ struct ngx_http_mcp_ctx_s {
     ngx_http_mcp_resume_pt    resume;
     ngx_buf_t                *error_body;   /* replaces nginx's own page */
     ngx_uint_t                limit_status; /* $mcp_limit_req_status */
+    ngx_uint_t                tool_status;  /* an outcome + 1, 0: none */
     ngx_str_t                 limit_zone;   /* the zone that refused */
     ngx_event_t               limit_timer;  /* a delay of mcp_limit_req */
     unsigned                  replying:1;
@@ -242,6 +277,20 @@ ngx_int_t ngx_http_mcp_limit_check(ngx_http_request_t *r,
 ngx_str_t *ngx_http_mcp_limit_status_name(ngx_uint_t status);
 void ngx_http_mcp_limit_counters(ngx_shm_zone_t *shm_zone,
     ngx_atomic_uint_t *rejected, ngx_atomic_uint_t *delayed);
+ngx_int_t ngx_http_mcp_metrics_zone(ngx_conf_t *cf,
+    ngx_http_mcp_main_conf_t *mmcf);
+ngx_int_t ngx_http_mcp_metrics_init_process(ngx_cycle_t *cycle,
+    ngx_http_mcp_main_conf_t *mmcf);
+void ngx_http_mcp_metrics_exit_process(void);
+void ngx_http_mcp_metrics_request(ngx_str_t *method);
+void ngx_http_mcp_metrics_tool(ngx_http_mcp_tool_t *tool, ngx_uint_t outcome,
+    ngx_msec_t ms);
+ngx_str_t *ngx_http_mcp_metrics_outcome(ngx_uint_t outcome);
+void ngx_http_mcp_metrics_auth(ngx_uint_t reason);
+void ngx_http_mcp_metrics_stream(ngx_int_t delta);
+void ngx_http_mcp_metrics_redis(ngx_uint_t up);
+void ngx_http_mcp_metrics_reconnect(void);
+ngx_int_t ngx_http_mcp_metrics_handler(ngx_http_request_t *r);
 char *ngx_http_mcp_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_mcp_redis_init_process(ngx_cycle_t *cycle,

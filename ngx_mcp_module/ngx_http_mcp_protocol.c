@@ -31,6 +31,7 @@ static const char *ngx_http_mcp_result_check(json_t *result);
 static json_t *ngx_http_mcp_text_block(ngx_pool_t *pool, u_char *text,
     size_t len);
 static size_t ngx_http_mcp_utf8_len(u_char *p, u_char *last);
+static ngx_int_t ngx_http_mcp_trace_hex(u_char *p, size_t n);
 static ngx_int_t ngx_http_mcp_media_type_is(ngx_str_t *type,
     const char *name);
 
@@ -862,4 +863,76 @@ ngx_http_mcp_tool_result(ngx_pool_t *pool, ngx_http_mcp_tool_t *tool,
     }
 
     return result;
+}
+
+
+static ngx_int_t
+ngx_http_mcp_trace_hex(u_char *p, size_t n)
+{
+    ngx_int_t  nonzero;
+
+    /* lowercase hex only, as W3C Trace Context has it; 1: not all zero */
+
+    nonzero = 0;
+
+    while (n--) {
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
+            return NGX_ERROR;
+        }
+
+        nonzero |= (*p++ != '0');
+    }
+
+    return nonzero;
+}
+
+
+ngx_int_t
+ngx_http_mcp_traceparent(u_char *in, size_t len, u_char *trace, u_char *span,
+    u_char *out)
+{
+    u_char  *p;
+
+    /*
+     * The traceparent of a call forwarded to a tool backend (W3C Trace
+     * Context, level 1): the client's trace continued when its header is
+     * one we understand, with our span (16 hex) as the parent; otherwise
+     * a new trace (32 hex, the request id) sampled.  Versions above 00
+     * are read as 00 is (their first 55 bytes, then "-" or the end).
+     */
+
+    p = ngx_cpymem(out, "00-", 3);
+
+    if (in != NULL
+        && len >= NGX_HTTP_MCP_TRACEPARENT_LEN
+        && (len == NGX_HTTP_MCP_TRACEPARENT_LEN
+            || (in[NGX_HTTP_MCP_TRACEPARENT_LEN] == '-'
+                && ngx_strncmp(in, "00", 2) != 0))
+        && in[2] == '-' && in[35] == '-' && in[52] == '-'
+        && ngx_http_mcp_trace_hex(in, 2) != NGX_ERROR
+        && ngx_strncmp(in, "ff", 2) != 0
+        && ngx_http_mcp_trace_hex(in + 3, 32) == 1
+        && ngx_http_mcp_trace_hex(in + 36, 16) == 1
+        && ngx_http_mcp_trace_hex(in + 53, 2) != NGX_ERROR)
+    {
+        p = ngx_cpymem(p, in + 3, 32);
+        *p++ = '-';
+        p = ngx_cpymem(p, span, 16);
+        *p++ = '-';
+
+        /* of the flags, version 00 knows "sampled" only */
+        *p++ = '0';
+        *p = (in[54] == '1' || in[54] == '3' || in[54] == '5'
+              || in[54] == '7' || in[54] == '9' || in[54] == 'b'
+              || in[54] == 'd' || in[54] == 'f') ? '1' : '0';
+
+        return NGX_OK;
+    }
+
+    p = ngx_cpymem(p, trace, 32);
+    *p++ = '-';
+    p = ngx_cpymem(p, span, 16);
+    ngx_memcpy(p, "-01", 3);
+
+    return NGX_DECLINED;
 }

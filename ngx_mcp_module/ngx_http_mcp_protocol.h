@@ -39,6 +39,7 @@ typedef struct {
     json_t                   *output_schema;
     ngx_msec_t                timeout;
     ngx_array_t              *scopes;       /* ngx_str_t, all required */
+    ngx_uint_t                metric;       /* its row in the metrics */
 } ngx_http_mcp_tool_t;
 
 
@@ -73,6 +74,12 @@ json_t *ngx_http_mcp_tool_result(ngx_pool_t *pool, ngx_http_mcp_tool_t *tool,
     ngx_http_mcp_reply_t *reply, ngx_uint_t max_depth, ngx_uint_t version);
 json_t *ngx_http_mcp_tool_error(ngx_pool_t *pool, u_char *text, size_t len);
 json_t *ngx_http_mcp_json_text(ngx_pool_t *pool, u_char *text, size_t len);
+
+/* "00-" 32 hex "-" 16 hex "-" 2 hex: a W3C traceparent */
+#define NGX_HTTP_MCP_TRACEPARENT_LEN  55
+
+ngx_int_t ngx_http_mcp_traceparent(u_char *in, size_t len, u_char *trace,
+    u_char *span, u_char *out);
 
 
 #endif /* _NGX_HTTP_MCP_PROTOCOL_H_INCLUDED_ */

@@ -805,6 +805,8 @@ ngx_http_mcp_redis_ready(void)
     rd->connecting = 0;
     rd->up_since = ngx_current_msec;
 
+    ngx_http_mcp_metrics_redis(1);
+
     ngx_log_error(NGX_LOG_NOTICE, rd->log, 0, "mcp: redis %V is up%s",
                   &rd->conf->name, rd->failures ? " again" : "");
 
@@ -865,6 +867,8 @@ ngx_http_mcp_redis_drop(const char *why)
 
     rd->up = 0;
     rd->waiting_pong = 0;
+
+    ngx_http_mcp_metrics_redis(0);
 
     for (i = 0; i < 2; i++) {
         ac = rd->link[i].ac;
@@ -929,6 +933,8 @@ ngx_http_mcp_redis_timer(ngx_event_t *ev)
     }
 
     rd->reconnects++;
+    ngx_http_mcp_metrics_reconnect();
+
     ngx_http_mcp_redis_connect();
 }
 

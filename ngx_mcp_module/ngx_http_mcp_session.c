@@ -1108,3 +1108,14 @@ ngx_http_mcp_session_count_client(ngx_http_mcp_session_ctx_t *ctx,
 
     return n;
 }
+
+
+ngx_atomic_uint_t
+ngx_http_mcp_session_evicted(ngx_shm_zone_t *shm_zone)
+{
+    ngx_http_mcp_session_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    return ctx->sh->evicted;
+}

@@ -87,6 +87,7 @@ void ngx_http_mcp_session_set_owner(ngx_shm_zone_t *shm_zone, ngx_str_t *id,
 void ngx_http_mcp_session_instance(ngx_shm_zone_t *shm_zone,
     ngx_str_t *name);
 void ngx_http_mcp_session_count(ngx_shm_zone_t *shm_zone, ngx_uint_t what);
+ngx_atomic_uint_t ngx_http_mcp_session_evicted(ngx_shm_zone_t *shm_zone);
 ngx_atomic_uint_t ngx_http_mcp_session_counter(ngx_shm_zone_t *shm_zone,
     ngx_uint_t what);
 

@@ -147,6 +147,7 @@ ngx_http_mcp_sse_open(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     r->write_event_handler = ngx_http_mcp_sse_write;
 
     ngx_queue_insert_tail(&ngx_http_mcp_streams, &st->queue);
+    ngx_http_mcp_metrics_stream(1);
 
     st->node.str = ctx->session_id;
     st->node.node.key = ngx_crc32_short(ctx->session_id.data,
@@ -588,6 +589,7 @@ ngx_http_mcp_sse_cleanup(void *data)
     if (ngx_queue_next(&st->queue) != NULL) {
         ngx_queue_remove(&st->queue);
         ngx_rbtree_delete(&ngx_http_mcp_stream_tree, &st->node.node);
+        ngx_http_mcp_metrics_stream(-1);
     }
 
     if (st->ping.timer_set) {

@@ -7,6 +7,7 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+#include <openssl/rand.h>
 #include "ngx_http_mcp_module.h"
 
 
@@ -17,6 +18,7 @@
  */
 
 
+static ngx_int_t ngx_http_mcp_tool_trace(ngx_http_request_t *sr);
 static ngx_int_t ngx_http_mcp_tool_headers(ngx_http_request_t *sr,
     ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_tool_t *tool, json_t *id,
     size_t len);
@@ -80,6 +82,7 @@ ngx_http_mcp_tool_call(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_tool_t *tool,
 
     call->ctx = ctx;
     call->tool = tool;
+    call->start = ngx_current_msec;
     call->id = id;
     call->slot = slot;
     call->reply.limit = mlcf->tool_max_response;
@@ -271,7 +274,96 @@ ngx_http_mcp_tool_headers(ngx_http_request_t *sr, ngx_http_mcp_ctx_t *ctx,
     value.len = json_dumpb(id, (char *) value.data, n,
                            JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
 
-    return ngx_http_mcp_tool_header_add(sr, "Mcp-Request-Id", &value, NULL);
+    if (ngx_http_mcp_tool_header_add(sr, "Mcp-Request-Id", &value, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_mcp_tool_trace(sr);
+}
+
+
+static ngx_int_t
+ngx_http_mcp_tool_trace(ngx_http_request_t *sr)
+{
+    u_char                     *p;
+    ngx_str_t                   value;
+    ngx_table_elt_t            *h;
+    ngx_http_request_t         *r;
+    ngx_http_variable_value_t  *vv;
+    ngx_http_mcp_main_conf_t   *mmcf;
+    u_char                      span[8];
+
+    /*
+     * The backend's logs and traces join the gateway's: X-Request-ID is
+     * the client request's $request_id, and traceparent continues the
+     * client's trace, or starts one named by the request id.
+     */
+
+    r = sr->main;
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
+
+    vv = ngx_http_get_indexed_variable(r, mmcf->request_id);
+
+    if (vv == NULL || vv->not_found || vv->len != 32) {
+        return NGX_ERROR;
+    }
+
+    value.data = vv->data;
+    value.len = vv->len;
+
+    if (ngx_http_mcp_tool_header_add(sr, "X-Request-ID", &value, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(sr->pool, NGX_HTTP_MCP_TRACEPARENT_LEN + 16);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (RAND_bytes(span, sizeof(span)) != 1) {
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(p + NGX_HTTP_MCP_TRACEPARENT_LEN, span, sizeof(span));
+
+    h = ngx_http_mcp_header(r, "traceparent", sizeof("traceparent") - 1);
+
+    value.data = p;
+    value.len = NGX_HTTP_MCP_TRACEPARENT_LEN;
+
+    if (ngx_http_mcp_traceparent(h ? h->value.data : NULL,
+                                 h ? h->value.len : 0, vv->data,
+                                 p + NGX_HTTP_MCP_TRACEPARENT_LEN, p)
+        != NGX_OK)
+    {
+        return ngx_http_mcp_tool_header_add(sr, "traceparent", &value, NULL);
+    }
+
+    if (ngx_http_mcp_tool_header_add(sr, "traceparent", &value, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* a trace continued keeps its vendors' state (at most 512 bytes) */
+
+    h = ngx_http_mcp_header(r, "tracestate", sizeof("tracestate") - 1);
+
+    if (h == NULL || h->value.len == 0 || h->value.len > 512) {
+        return NGX_OK;
+    }
+
+    for (p = h->value.data; p < h->value.data + h->value.len; p++) {
+        if (*p < 0x20 || *p > 0x7e) {
+            return NGX_OK;
+        }
+    }
+
+    return ngx_http_mcp_tool_header_add(sr, "tracestate", &h->value, NULL);
 }
 
 
@@ -348,6 +440,7 @@ static void
 ngx_http_mcp_tool_resume(ngx_http_request_t *r)
 {
     json_t                   *result;
+    ngx_uint_t                outcome;
     ngx_http_mcp_ctx_t       *ctx;
     ngx_http_mcp_call_t      *call;
     ngx_http_mcp_loc_conf_t  *mlcf;
@@ -373,12 +466,19 @@ ngx_http_mcp_tool_resume(ngx_http_request_t *r)
      * an error_page redirect may have replaced nginx's error status.
      */
 
+    outcome = NGX_HTTP_MCP_OUTCOME_OK;
+
     if (call->timed_out || call->failure == NGX_ERROR
         || (call->failure
             && call->reply.status == (ngx_uint_t) call->failure))
     {
         /* nginx answered in the backend's place */
         result = ngx_http_mcp_tool_failure(r, call);
+
+        outcome = (call->timed_out
+                   || call->failure == NGX_HTTP_GATEWAY_TIME_OUT)
+                  ? NGX_HTTP_MCP_OUTCOME_TIMEOUT
+                  : NGX_HTTP_MCP_OUTCOME_FAILED;
 
     } else {
         if (call->body) {
@@ -396,11 +496,20 @@ ngx_http_mcp_tool_resume(ngx_http_request_t *r)
         return;
     }
 
-    if (json_is_true(json_object_get(result, "isError"))) {
+    if (json_is_true(json_object_get(result, "isError"))
+        && outcome == NGX_HTTP_MCP_OUTCOME_OK)
+    {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "mcp: tool \"%V\" returned an error",
                       &call->tool->name);
+
+        outcome = NGX_HTTP_MCP_OUTCOME_ERROR;
     }
+
+    ctx->tool_status = outcome + 1;
+
+    ngx_http_mcp_metrics_tool(call->tool, outcome,
+                              ngx_current_msec - call->start);
 
     *call->slot = ngx_http_mcp_response(call->id, result);
 

@@ -24,6 +24,7 @@
 #define NGX_HTTP_MCP_VAR_VERSION     4
 #define NGX_HTTP_MCP_VAR_CLIENT      5
 #define NGX_HTTP_MCP_VAR_LIMIT       6
+#define NGX_HTTP_MCP_VAR_TOOL_STATUS 7
 
 
 static ngx_int_t ngx_http_mcp_variable(ngx_http_request_t *r,
@@ -52,6 +53,9 @@ static ngx_http_variable_t  ngx_http_mcp_vars[] = {
 
     { ngx_string("mcp_limit_req_status"), NULL, ngx_http_mcp_variable,
       NGX_HTTP_MCP_VAR_LIMIT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("mcp_tool_status"), NULL, ngx_http_mcp_variable,
+      NGX_HTTP_MCP_VAR_TOOL_STATUS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -113,6 +117,13 @@ ngx_http_mcp_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
         case NGX_HTTP_MCP_VAR_CLIENT:
             value = ctx->client;
+            break;
+
+        case NGX_HTTP_MCP_VAR_TOOL_STATUS:
+            if (ctx->tool_status) {
+                value = *ngx_http_mcp_metrics_outcome(ctx->tool_status - 1);
+            }
+
             break;
 
         case NGX_HTTP_MCP_VAR_LIMIT:

@@ -194,7 +194,8 @@ EOC
     # nothing else of the client's request either: only nginx's proxy headers
     # and the tool contract's headers arrive
     my %allowed = map { $_ => 1 } qw(host connection content-length content-type accept
-        mcp-tool-name mcp-session-id mcp-protocol-version mcp-request-id);
+        mcp-tool-name mcp-session-id mcp-protocol-version mcp-request-id
+        x-request-id traceparent);
     ($res, $j) = call_tool($port, $sid, $v, 'raw', { echo => JSON::PP::true },
         headers => [['Authorization', 'Bearer secret-token'], ['Cookie', 'a=b'], ['X-Client', '1'],
                     ['Accept-Encoding', 'gzip'], ['User-Agent', 'test-client/1'],

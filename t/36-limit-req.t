@@ -294,8 +294,10 @@ is(send_msg('dave', $dave, ping(9), path => '/tools')->status, 200,
     is("@st", '200 200', 'dry run: over the limit, still served');
     like($nginx->error_log, qr/\[error\].*mcp: limiting requests, dry run, excess: 1\.000 by zone "dry"/,
          'logged as a dry run at error (the default level)');
-    like(Test::McpNginx::_read_file($nginx->prefix . '/logs/limits.log'),
-         qr/^\d+ 200 carol ping REJECTED_DRY_RUN$/m, '$mcp_limit_req_status REJECTED_DRY_RUN');
+    ok(wait_for(5, sub {
+        Test::McpNginx::_read_file($nginx->prefix . '/logs/limits.log')
+            =~ /^\d+ 200 carol ping REJECTED_DRY_RUN$/m
+    }), '$mcp_limit_req_status REJECTED_DRY_RUN');
 
     my ($s2, undef, $ri) = init('carol', '/custom');
     is($ri->status, 503, 'the dry run counted too: the real limit on the same zone refuses');

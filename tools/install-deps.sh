@@ -17,7 +17,7 @@ if [ "$what" = fuzz ]; then
     pkgs+=(clang libclang-rt-14-dev)
 fi
 if [ "$what" = test ]; then
-    pkgs+=(redis-server openssl valgrind curl)
+    pkgs+=(redis-server openssl valgrind curl prometheus)
 fi
 if [ "$what" = bench ]; then
     pkgs+=(wrk curl)

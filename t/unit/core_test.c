@@ -2563,6 +2563,81 @@ test_jwt(void)
 }
 
 
+static void
+test_traceparent(void)
+{
+    ngx_int_t   rc;
+    u_char      out[NGX_HTTP_MCP_TRACEPARENT_LEN + 1];
+    u_char     *trace = (u_char *) "0123456789abcdef0123456789abcdef";
+    u_char     *span = (u_char *) "fedcba9876543210";
+
+#define trace_is(in, want_rc, want, name)                                   \
+    ngx_memzero(out, sizeof(out));                                          \
+    rc = ngx_http_mcp_traceparent((u_char *) in, sizeof(in) - 1,            \
+                                  trace, span, out);                        \
+    is_int(rc, want_rc, name ": continued or not");                         \
+    is_str((char *) out, want, name)
+
+    /* W3C Trace Context, 3.2 traceparent */
+
+    trace_is("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+             NGX_OK,
+             "00-4bf92f3577b34da6a3ce929d0e0e4736-fedcba9876543210-01",
+             "traceparent: a client's trace is continued, our span its "
+             "parent");
+    trace_is("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+             NGX_OK,
+             "00-4bf92f3577b34da6a3ce929d0e0e4736-fedcba9876543210-00",
+             "traceparent: not sampled stays not sampled");
+    trace_is("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03",
+             NGX_OK,
+             "00-4bf92f3577b34da6a3ce929d0e0e4736-fedcba9876543210-01",
+             "traceparent: of the flags only sampled is kept");
+    trace_is("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-xyz",
+             NGX_OK,
+             "00-4bf92f3577b34da6a3ce929d0e0e4736-fedcba9876543210-01",
+             "traceparent: a later version is read as 00");
+    trace_is("", NGX_DECLINED,
+             "00-0123456789abcdef0123456789abcdef-fedcba9876543210-01",
+             "traceparent: none: a new trace, the request id its id");
+
+    trace_is("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x",
+             NGX_DECLINED,
+             "00-0123456789abcdef0123456789abcdef-fedcba9876543210-01",
+             "traceparent: version 00 with more after it: a new trace");
+    trace_is("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+             NGX_DECLINED,
+             "00-0123456789abcdef0123456789abcdef-fedcba9876543210-01",
+             "traceparent: version ff is invalid: a new trace");
+    trace_is("00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+             NGX_DECLINED,
+             "00-0123456789abcdef0123456789abcdef-fedcba9876543210-01",
+             "traceparent: an all-zero trace id: a new trace");
+    trace_is("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+             NGX_DECLINED,
+             "00-0123456789abcdef0123456789abcdef-fedcba9876543210-01",
+             "traceparent: an all-zero parent id: a new trace");
+    trace_is("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+             NGX_DECLINED,
+             "00-0123456789abcdef0123456789abcdef-fedcba9876543210-01",
+             "traceparent: uppercase hex: a new trace");
+    trace_is("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+             NGX_DECLINED,
+             "00-0123456789abcdef0123456789abcdef-fedcba9876543210-01",
+             "traceparent: a short trace id: a new trace");
+    trace_is("00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01",
+             NGX_DECLINED,
+             "00-0123456789abcdef0123456789abcdef-fedcba9876543210-01",
+             "traceparent: other separators: a new trace");
+    trace_is("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g",
+             NGX_DECLINED,
+             "00-0123456789abcdef0123456789abcdef-fedcba9876543210-01",
+             "traceparent: flags not hex: a new trace");
+
+#undef trace_is
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -2587,6 +2662,7 @@ main(int argc, char **argv)
     test_schema();
     test_tool_result();
     test_json_text();
+    test_traceparent();
     test_jwt();
 
     printf("1..%u\n", (unsigned) tests);
