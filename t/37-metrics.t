@@ -264,6 +264,27 @@ unlike($nginx->error_log, qr/\[(alert|crit|emerg)\]/, 'no alert');
 }
 
 # ---------------------------------------------------------------------------
+# the README's example, as written, behind a server-wide mcp_auth
+
+{
+    open my $rf, '<', "$root/README.md" or die $!;
+    my $readme = do { local $/; <$rf> };
+    my ($section) = $readme =~ /^### mcp_metrics\n(.*?)^### /ms;
+    my ($example) = $section =~ /\n\n((?:    location = \/metrics.*\n)(?:    .*\n)+)/;
+    ok($example, 'README has an mcp_metrics example');
+    $example =~ s/^    //mg;
+    for my $case (['as written', $example, 403],
+                  ['allowing loopback', $example =~ s{10\.0\.0\.0/8}{127.0.0.0/8}r, 200])
+    {
+        my ($what, $conf, $want) = @$case;
+        my $ex = start_nginx(http_config => 'mcp_session_zone zone=mcp:1m;',
+                             config => "mcp_auth bearer file=$dir/tokens;\n$conf");
+        is(scrape($ex->port)->status, $want, "the example $what: $want from 127.0.0.1");
+        $ex->stop;
+    }
+}
+
+# ---------------------------------------------------------------------------
 # configuration
 
 my ($ok, $out) = start_nginx(test_only => 1, http_config => '',
