@@ -95,6 +95,21 @@ cmp_ok($n, '>=', 30, "the SDK client ran its checks ($n)");
 is($plan, $n, 'the SDK client printed its plan');
 is($status, 0, "node sdk-e2e.mjs $url exits 0") or diag($out);
 
+# the SDK's traffic, as the quick start's /metrics shows it
+my $scrape = http_request(port => $port, path => '/metrics');
+is($scrape->status, 200, 'the quick start serves /metrics');
+my ($calls) = $scrape->body =~ /^mcp_requests_total\{method="tools\/call"\} (\d+)$/m;
+cmp_ok($calls // 0, '>', 0, "the SDK's tools/call requests are counted ($calls)");
+my ($echo) = $scrape->body =~ /^mcp_tool_calls_total\{tool="echo",outcome="ok"\} (\d+)$/m;
+cmp_ok($echo // 0, '>', 0, 'echo calls counted as ok');
+my $prom = "$ng->{prefix}/metrics.txt";
+open my $pf, '>', $prom or die $!;
+print $pf $scrape->body;
+close $pf;
+my $lint = `promtool check metrics < $prom 2>&1`;
+is($?, 0, 'promtool check metrics passes') or diag($lint);
+note($scrape->body);
+
 my @bad = $ng->error_log =~ /^(.*(?:\[alert\]|\[crit\]|\[emerg\]|exited on signal).*)$/mg;
 ok(!@bad, 'no alert/crit/emerg in the error log') or diag(join "\n", @bad);
 $ng->stop;
