@@ -40,6 +40,7 @@
 #define FUZZ_MAX_BATCH  8
 
 
+static void fuzz_traceparent(u_char *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -620,6 +621,36 @@ fuzz_reply(ngx_pool_t *pool, u_char *data, size_t size)
 }
 
 
+/* any client traceparent gives a well-formed one, continued or new */
+
+static void
+fuzz_traceparent(u_char *data, size_t size)
+{
+    size_t      i;
+    ngx_int_t   rc;
+    u_char      out[NGX_HTTP_MCP_TRACEPARENT_LEN];
+
+    rc = ngx_http_mcp_traceparent(data, size,
+                                  (u_char *) "0123456789abcdef"
+                                             "0123456789abcdef",
+                                  (u_char *) "fedcba9876543210", out);
+
+    expect(rc == NGX_OK || rc == NGX_DECLINED);
+    expect(memcmp(out, "00-", 3) == 0 && out[35] == '-' && out[52] == '-');
+    expect(memcmp(out + 36, "fedcba9876543210", 16) == 0);
+
+    for (i = 3; i < NGX_HTTP_MCP_TRACEPARENT_LEN; i++) {
+        expect(out[i] == '-' || (out[i] >= '0' && out[i] <= '9')
+               || (out[i] >= 'a' && out[i] <= 'f'));
+    }
+
+    if (rc == NGX_OK) {
+        expect(size >= NGX_HTTP_MCP_TRACEPARENT_LEN);
+        expect(memcmp(out + 3, data + 3, 32) == 0);
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -641,6 +672,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_messages(pool, copy, size);
     fuzz_json_text(pool, copy, size);
     fuzz_reply(pool, copy, size);
+    fuzz_traceparent(copy, size);
 
     free(copy);
     ngx_destroy_pool(pool);
