@@ -329,9 +329,14 @@ ngx_http_mcp_ctx_create(ngx_http_request_t *r)
 
     /* error log lines of the request name its session and method */
 
-    if (r == r->main && r->log_handler != ngx_http_mcp_log_error) {
-        ngx_http_mcp_log_handler = r->log_handler;
-        r->log_handler = ngx_http_mcp_log_error;
+    if (r == r->main) {
+        if (ngx_http_mcp_log_handler == NULL) {
+            ngx_http_mcp_log_handler = r->log_handler;
+        }
+
+        if (r->log_handler == ngx_http_mcp_log_handler) {
+            r->log_handler = ngx_http_mcp_log_error;
+        }
     }
 
     return ctx;
