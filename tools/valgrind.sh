@@ -23,7 +23,7 @@ WRAP
 chmod +x "$dir/nginx"
 
 [ $# -gt 0 ] || set -- t/0[2-7]*.t t/09*.t t/1[0-3]*.t t/18*.t t/20*.t \
-    t/28*.t t/3[2-4]*.t
+    t/28*.t t/3[2-4]*.t t/3[6-8]*.t
 
 status=0
 TEST_NGINX_VALGRIND=1 TEST_NGINX_BINARY=$dir/nginx \
