@@ -195,6 +195,8 @@ $common_http
             mcp;
             mcp_server_info nginx-bench 1.0.0;
             mcp_tool echo /tools/echo;
+            # every connection of the load generator drives one session
+            mcp_max_session_requests 0;
         }
 
         location /tools/ {
