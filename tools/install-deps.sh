@@ -52,7 +52,7 @@ fi
 
 case $what in
     test)  npm_dirs=(t/node t/conformance) ;;
-    bench) npm_dirs=(t/node) ;;
+    bench) npm_dirs=(t/node tools/bench/node) ;;
     *)     npm_dirs=() ;;
 esac
 if [ ${#npm_dirs[@]} -gt 0 ]; then

@@ -3,7 +3,9 @@
 # baselines measured in the same run on the same machine:
 #   - plain nginx proxy_pass to the same tool backend (the floor: what nginx
 #     costs without the MCP layer),
-#   - the official TypeScript SDK's MCP server (tools/bench/sdk-server.mjs).
+#   - the official TypeScript SDK's MCP server (tools/bench/sdk-server.mjs),
+#   - the TypeScript fastmcp framework's server (tools/bench/fastmcp-server.mjs);
+#     both forward each tools/call to the same backend, as the module does.
 # The tool backend is a second, plain nginx answering {"ok":true} from
 # memory, so that it is never what is measured.  Load comes from wrk with
 # tools/bench/post.lua, which checks every answer: a run with a single
@@ -19,6 +21,8 @@
 #   BENCH_SECONDS      length of each measured run (default 10)
 #   BENCH_WARMUP       unmeasured run before each one, in seconds (default 2)
 #   BENCH_CONNECTIONS  concurrent connections (default 32)
+#   BENCH_SWEEP        other connection counts tools/call is also measured at
+#                      (default "1 50")
 #   BENCH_THREADS      wrk threads (default 2)
 #   MCP_MODULE         the module (default build/ngx_http_mcp_module.so)
 #   MCP_PROTOCOL       protocol revision asked for in initialize (default 2025-11-25)
@@ -42,6 +46,8 @@ unset NGINX
 protocol=${MCP_PROTOCOL:-2025-11-25}
 module=${MCP_MODULE:-$root/build/ngx_http_mcp_module.so}
 sdk_dir=$root/t/node
+fastmcp_dir=$root/tools/bench/node
+sweep=${BENCH_SWEEP-1 50}
 lua=$root/tools/bench/post.lua
 
 midline=
@@ -52,7 +58,7 @@ die() {
     exit 2
 }
 
-for n in "$seconds" "$warmup" "$connections" "$threads"; do
+for n in "$seconds" "$warmup" "$connections" "$threads" $sweep; do
     [[ "$n" =~ ^[0-9]+$ ]] || die "BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS and BENCH_THREADS take whole numbers, not '$n'"
 done
 [ "$seconds" -ge 1 ] || die "BENCH_SECONDS must be at least 1"
@@ -68,6 +74,8 @@ command -v python3 >/dev/null 2>&1 || die "python3 is missing"
 [ -f "$module" ] || die "$module is missing (make)"
 [ -d "$sdk_dir/node_modules/@modelcontextprotocol/sdk" ] \
     || die "the MCP SDK is missing in $sdk_dir/node_modules (npm ci --prefix t/node)"
+[ -d "$fastmcp_dir/node_modules/fastmcp" ] \
+    || die "fastmcp is missing in $fastmcp_dir/node_modules (tools/install-deps.sh bench)"
 
 mkdir -p build/bench
 dir=$(mktemp -d "$root/build/bench/run.XXXXXX")
@@ -75,6 +83,7 @@ dir=$(mktemp -d "$root/build/bench/run.XXXXXX")
 backend_pid=
 gateway_pid=
 sdk_pid=
+fastmcp_pid=
 wrk_pid=
 
 # shellcheck disable=SC2317  # stop_pid and cleanup run from the trap
@@ -98,6 +107,7 @@ cleanup() {
     [ -n "$midline" ] && echo >&2
     stop_pid "$wrk_pid"
     stop_pid "$sdk_pid"
+    stop_pid "$fastmcp_pid"
     stop_pid "$gateway_pid"
     stop_pid "$backend_pid"
     if [ "$status" -ne 0 ]; then
@@ -113,11 +123,11 @@ trap 'exit 143' TERM
 
 # --- ports -----------------------------------------------------------------
 
-# Two free ports, held together while they are chosen so they differ.
-read -r backend_port gateway_port < <(python3 - <<'EOF'
+# Three free ports, held together while they are chosen so they differ.
+read -r backend_port gateway_port fastmcp_port < <(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(2):
+for _ in range(3):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -242,8 +252,12 @@ backend_pid=$!
 "$nginx" -p "$dir/gateway/" -c nginx.conf 2>>"$dir/gateway/logs/error.log" &
 gateway_pid=$!
 node "$root/tools/bench/sdk-server.mjs" --sdk-dir "$sdk_dir" --port 0 \
-    --port-file "$dir/sdk.port" >"$dir/sdk.log" 2>&1 &
+    --port-file "$dir/sdk.port" --backend "http://127.0.0.1:$backend_port/echo" \
+    >"$dir/sdk.log" 2>&1 &
 sdk_pid=$!
+node "$root/tools/bench/fastmcp-server.mjs" --dir "$fastmcp_dir" --port "$fastmcp_port" \
+    --backend "http://127.0.0.1:$backend_port/echo" >"$dir/fastmcp.log" 2>&1 &
+fastmcp_pid=$!
 
 wait_http "backend nginx" "$backend_pid" "http://127.0.0.1:$backend_port/" \
     "$dir/backend/logs/error.log"
@@ -256,10 +270,18 @@ for _ in $(seq 100); do
 done
 [ -s "$dir/sdk.port" ] || die "the SDK server did not start"
 sdk_port=$(tr -d '\n' < "$dir/sdk.port")
+for _ in $(seq 100); do
+    kill -0 "$fastmcp_pid" 2>/dev/null \
+        || { cat "$dir/fastmcp.log" >&2; die "the fastmcp server exited on start"; }
+    grep -q '^fastmcp-server .* listening' "$dir/fastmcp.log" && break
+    sleep 0.1
+done
+grep -q '^fastmcp-server .* listening' "$dir/fastmcp.log" || die "the fastmcp server did not start"
 
 gateway_url=http://127.0.0.1:$gateway_port/mcp
 plain_url=http://127.0.0.1:$gateway_port/plain
 sdk_url=http://127.0.0.1:$sdk_port/mcp
+fastmcp_url=http://127.0.0.1:$fastmcp_port/mcp
 
 # --- sessions --------------------------------------------------------------
 
@@ -376,6 +398,7 @@ read -r -a backend_pids <<< "$backend_workers"
 declare -A rss_before
 rss_before[gateway]=$(proc_kb VmRSS "${gateway_pids[@]}")
 rss_before[sdk]=$(proc_kb VmRSS "$sdk_pid")
+rss_before[fastmcp]=$(proc_kb VmRSS "$fastmcp_pid")
 
 # --- runs ------------------------------------------------------------------
 
@@ -416,8 +439,9 @@ ratio() {
 wrk_run() {
     # wrk_run SECONDS URL OUT: one wrk run with post.lua (waited for in the
     # background, so that a signal stops the benchmark at once)
-    local status=0
-    wrk -t "$threads" -c "$connections" -d "${1}s" -s "$lua" "$2" >"$3" 2>&1 &
+    local status=0 t=$threads
+    [ "$t" -gt "$conns" ] && t=$conns
+    wrk -t "$t" -c "$conns" -d "${1}s" -s "$lua" "$2" >"$3" 2>&1 &
     wrk_pid=$!
     wait "$wrk_pid" || status=$?
     wrk_pid=
@@ -425,21 +449,24 @@ wrk_run() {
 }
 
 run() {
-    # run KEY LABEL SERVER METHOD EXPECT REJECT
-    # SERVER: plain (/plain, no session), gateway (the module) or sdk.
+    # run KEY LABEL SERVER METHOD EXPECT REJECT [CONNECTIONS]
+    # SERVER: plain (/plain, no session), gateway (the module), sdk or
+    # fastmcp.
     # Every answer must be a 200 whose body contains EXPECT and not REJECT.
     local key=$1 label=$2 server=$3 method=$4 expect=$5 reject=$6
+    conns=${7:-$connections}
     local url pids out=$dir/wrk-$key.txt line status cpu backend_cpu
     case $server in
         plain)   url=$plain_url;   pids=("${gateway_pids[@]}") ;;
         gateway) url=$gateway_url; pids=("${gateway_pids[@]}") ;;
         sdk)     url=$sdk_url;     pids=("$sdk_pid") ;;
+        fastmcp) url=$fastmcp_url; pids=("$fastmcp_pid") ;;
     esac
     local body='{"jsonrpc":"2.0","id":1,"method":"'"$method"'"'
     [ "$method" = tools/call ] && body+=',"params":{"name":"echo","arguments":{}}'
     body+='}'
     export BENCH_METHOD=$method BENCH_EXPECT=$expect BENCH_REJECT=$reject
-    printf '  %-24s' "$label" >&2
+    printf '  %-24s' "$label${7:+ ($conns conn.)}" >&2
     midline=1
 
     # warm-up, in a session of its own
@@ -503,6 +530,9 @@ close_session "nginx with the module" "$gateway_url" gateway-version
 open_session "the SDK server" "$sdk_url" sdk-version
 sdk_protocol=$version
 close_session "the SDK server" "$sdk_url" sdk-version
+open_session "the fastmcp server" "$fastmcp_url" fastmcp-version
+fastmcp_protocol=$version
+close_session "the fastmcp server" "$fastmcp_url" fastmcp-version
 
 cores=$(nproc)
 # how busy the machine is without the benchmark's load: other work on it
@@ -519,6 +549,7 @@ busy_note=
 cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 nginx_version=$("$nginx" -v 2>&1 | sed 's/^nginx version: //')
 sdk_version=$(sed -n 's/^sdk-server \([^ ]*\) .*/\1/p' "$dir/sdk.log")
+fastmcp_version=$(sed -n 's/^fastmcp-server \([^ ]*\) .*/\1/p' "$dir/fastmcp.log")
 wrk_version=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }' || true)
 
 cat <<EOF
@@ -526,11 +557,14 @@ ngx_mcp_module benchmark
   machine: $cores cores${cpu_model:+, $cpu_model}, $(uname -sr)
   CPU busy before the runs (servers idle): ${busy_before}%$busy_note
   NOTE: the load generator (wrk, $threads threads), nginx with the module
-        (2 workers), the backend nginx (1 worker) and node (1 process) all
-        share these $cores cores; absolute numbers say little, compare the ratios.
-  versions: $nginx_version, node $(node -v), @modelcontextprotocol/sdk ${sdk_version:-?}, wrk ${wrk_version:-?}
-  load: $connections connections, ${seconds}s per run after a ${warmup}s warm-up; a new session
-        for each, protocol $gateway_version (module) and $sdk_protocol (SDK)
+        (2 workers), the backend nginx (1 worker) and node (1 process each)
+        all share these $cores cores; absolute numbers say little, compare
+        the ratios.
+  versions: $nginx_version, node $(node -v), @modelcontextprotocol/sdk ${sdk_version:-?},
+        fastmcp ${fastmcp_version:-?}, wrk ${wrk_version:-?}
+  load: $connections connections (tools/call also at: ${sweep:-none}), ${seconds}s per run
+        after a ${warmup}s warm-up; a new session for each, protocol
+        $gateway_version (module), $sdk_protocol (SDK), $fastmcp_protocol (fastmcp)
   tool backend: plain nginx, return 200 '{"ok":true}', keepalive upstream
 
 EOF
@@ -545,6 +579,13 @@ run mping "module ping"            gateway ping       '"result":{}' '"error"'
 run mcall "module tools/call"      gateway tools/call "$tool_text" '"isError":true'
 run sping "SDK ping"               sdk     ping       '"result":{}' '"error"'
 run scall "SDK tools/call"         sdk     tools/call "$tool_text" '"isError":true'
+run fcall "fastmcp tools/call"     fastmcp tools/call "$tool_text" '"isError":true'
+for c in $sweep; do
+    run "plain$c" "plain nginx proxy_pass" plain   tools/call '{"ok":true}' '' "$c"
+    run "mcall$c" "module tools/call"      gateway tools/call "$tool_text" '"isError":true' "$c"
+    run "scall$c" "SDK tools/call"         sdk     tools/call "$tool_text" '"isError":true' "$c"
+    run "fcall$c" "fastmcp tools/call"     fastmcp tools/call "$tool_text" '"isError":true' "$c"
+done
 echo >&2
 
 # a worker that crashed and was replaced, or an alert in the error log,
@@ -565,26 +606,36 @@ done
 declare -A rss_after peak
 rss_after[gateway]=$(proc_kb VmRSS "${gateway_pids[@]}")
 rss_after[sdk]=$(proc_kb VmRSS "$sdk_pid")
+rss_after[fastmcp]=$(proc_kb VmRSS "$fastmcp_pid")
 peak[gateway]=$(proc_kb VmHWM "${gateway_pids[@]}")
 peak[sdk]=$(proc_kb VmHWM "$sdk_pid")
+peak[fastmcp]=$(proc_kb VmHWM "$fastmcp_pid")
 
 row() {
     printf '%-34s %8s %8s %8s %8s %9s %10s %10s\n' "$@"
 }
 row "" "req/s" "p50 ms" "p90 ms" "p99 ms" "requests" "CPU us/req" "backend us"
-for key in plain mping mcall sping scall; do
-    case $key in
-        plain) label="plain nginx proxy_pass (/plain)" ;;
-        mping) label="module ping (no subrequest)" ;;
-        mcall) label="module tools/call (-> backend)" ;;
+keys="plain mping mcall sping scall fcall"
+for c in $sweep; do
+    keys+=" plain$c mcall$c scall$c fcall$c"
+done
+for key in $keys; do
+    conn=${key##*[a-z]}
+    case ${key%%[0-9]*} in
+        plain) label="plain nginx proxy_pass" ;;
+        mping) label="module ping" ;;
+        mcall) label="module tools/call" ;;
         sping) label="SDK server ping" ;;
-        scall) label="SDK server tools/call (no hop)" ;;
+        scall) label="SDK server tools/call" ;;
+        fcall) label="fastmcp tools/call" ;;
     esac
+    label+=" (${conn:-$connections} c)"
     [ "$(field "$key" failed)" = 1 ] && label="$label FAILED"
     row "$label" "$(rate $key)" "$(ms $key p50_us)" "$(ms $key p90_us)" "$(ms $key p99_us)" \
         "$(field $key requests)" "$(cpu_per_request $key cpu_ticks)" "$(cpu_per_request $key backend_ticks)"
 done
 cat <<EOF
+  c: connections.  Every tools/call goes to the backend and back.
   CPU us/req: CPU time of the serving processes (the module's nginx workers,
   or node) per request; backend us: the same for the backend nginx.
 EOF
@@ -601,8 +652,14 @@ compare() {
 }
 compare "module tools/call / plain proxy_pass" mcall plain
 compare "module tools/call / SDK tools/call" mcall scall
+compare "module tools/call / fastmcp tools/call" mcall fcall
 compare "module ping / SDK ping" mping sping
 compare "module tools/call / module ping" mcall mping
+for c in $sweep; do
+    compare "at $c c: module / plain proxy_pass" "mcall$c" "plain$c"
+    compare "at $c c: module / SDK" "mcall$c" "scall$c"
+    compare "at $c c: module / fastmcp" "mcall$c" "fcall$c"
+done
 
 mb() {
     awk -v kb="$1" 'BEGIN { printf "%.1f MB", kb / 1024 }'
@@ -614,6 +671,8 @@ printf '  %-34s %10s %10s %10s\n' "module: nginx workers (${#gateway_pids[@]}, s
     "$(mb "${rss_before[gateway]}")" "$(mb "${rss_after[gateway]}")" "$(mb "${peak[gateway]}")"
 printf '  %-34s %10s %10s %10s\n' "SDK server: node process" \
     "$(mb "${rss_before[sdk]}")" "$(mb "${rss_after[sdk]}")" "$(mb "${peak[sdk]}")"
+printf '  %-34s %10s %10s %10s\n' "fastmcp server: node process" \
+    "$(mb "${rss_before[fastmcp]}")" "$(mb "${rss_after[fastmcp]}")" "$(mb "${peak[fastmcp]}")"
 echo "  before: ahead of the first run; after: after the last, its session ended;"
 echo "  peak: VmHWM"
 

@@ -2,13 +2,15 @@
 // McpServer behind its StreamableHTTPServerTransport, on node's http module.
 //
 //     node tools/bench/sdk-server.mjs --sdk-dir DIR [--host H] [--port N] [--port-file F]
+//                                     [--backend URL]
 //
 // DIR is the directory whose node_modules holds @modelcontextprotocol/sdk
 // (t/node after `npm ci --prefix t/node`).  Sessions are stateful (one
 // transport and one McpServer per Mcp-Session-Id) and answers are plain JSON
 // (enableJsonResponse), which is what the nginx module does.  The one tool,
-// echo, answers {"ok":true} as text content at once: no backend hop, so the
-// SDK is measured on its own.  With --port 0 the system picks the port; it
+// echo, forwards its arguments to the tool backend at URL, as the module
+// does, and answers the backend's body as text content; without --backend
+// it answers {"ok":true} at once.  With --port 0 the system picks the port; it
 // is printed, and written to F when --port-file is given, once the server
 // listens.
 
@@ -23,7 +25,8 @@ function usage(message) {
     process.exit(2);
 }
 
-const options = { host: '127.0.0.1', port: '0', 'sdk-dir': undefined, 'port-file': undefined };
+const options = { host: '127.0.0.1', port: '0', 'sdk-dir': undefined, 'port-file': undefined,
+                  backend: undefined };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
     const name = argv[i].replace(/^--/, '');
@@ -65,8 +68,20 @@ const MAX_BODY = 1024 * 1024;
 
 function newServer() {
     const server = new McpServer({ name: 'sdk-bench-baseline', version: sdkVersion });
-    server.registerTool('echo', { description: 'Answer {"ok":true}.' },
-        async () => ({ content: [{ type: 'text', text: OK_TEXT }] }));
+    server.registerTool('echo', { description: 'Forward the arguments to the tool backend.',
+                                  inputSchema: {} },
+        async (args) => {
+            if (options.backend === undefined) {
+                return { content: [{ type: 'text', text: OK_TEXT }] };
+            }
+            const res = await fetch(options.backend, {
+                method: 'POST',
+                headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify(args ?? {}),
+            });
+            const text = await res.text();
+            return { content: [{ type: 'text', text }], isError: !res.ok };
+        });
     return server;
 }
 
