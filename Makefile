@@ -8,7 +8,8 @@
 #                     FUZZ_SECONDS each (libFuzzer)
 #   make valgrind     the suite with nginx under valgrind memcheck
 #   make bench        throughput, latency and memory against plain nginx
-#                     proxy_pass and the official SDK server (wrk, ratios)
+#                     proxy_pass, the official SDK server and fastmcp
+#                     (wrk, ratios), idle streams, delivery; BENCHMARKS.md
 #   make NGINX_SRC=DIR  build against another nginx source tree
 #   make test-nginx NGINX_SRC=DIR  the suite on nginx built from DIR
 
@@ -18,7 +19,7 @@ BUILD     := build
 PROVE     ?= prove
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps deps-run run test test-nginx sanitize valgrind unit fuzz bench clean
+.PHONY: all deps deps-run run test test-nginx asan sanitize valgrind unit fuzz bench clean
 
 # always asks the build script: it notices a change of NGINX_SRC, and
 # nginx's own make is quick when nothing changed
@@ -40,6 +41,8 @@ test: deps
 	$(PROVE) -r -j2 t/
 
 # the suite against a build with AddressSanitizer and UBSan
+asan: sanitize
+
 sanitize: deps
 	tools/sanitize.sh
 
@@ -57,9 +60,7 @@ valgrind: deps
 bench: deps
 	tools/install-deps.sh bench
 	$(MAKE) all
-	tools/bench/run.sh $(NGINX)
-	$(if $(NGINX),TEST_NGINX_BINARY=$(NGINX)) perl tools/bench/sse.pl
-	$(if $(NGINX),TEST_NGINX_BINARY=$(NGINX)) perl tools/bench/cluster.pl
+	tools/bench/all.sh $(NGINX)
 
 unit: deps-run
 	tools/build-core-tests.sh

@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 #include "ngx_http_mcp_module.h"
 #include "ngx_http_mcp_jwt.h"
+#include "ngx_http_mcp_token.h"
 
 
 /*
@@ -22,7 +23,6 @@
  */
 
 
-#define NGX_HTTP_MCP_AUTH_NAME_MAX   64
 #define NGX_HTTP_MCP_AUTH_TOKEN_MAX  4096
 #define NGX_HTTP_MCP_AUTH_FILE_MAX   (16 * 1024 * 1024)
 
@@ -335,106 +335,42 @@ static char *
 ngx_http_mcp_auth_line(ngx_conf_t *cf, ngx_http_mcp_auth_t *auth, u_char *p,
     u_char *last, ngx_uint_t line)
 {
-    u_char                 *start, *q;
-    ngx_int_t               hi, lo;
-    ngx_uint_t              n, i;
+    ngx_int_t               rc;
+    ngx_uint_t              i;
     ngx_http_mcp_client_t  *client, *other;
-    ngx_str_t               word[3], *scope;
 
-    /* "name digest [scope ...]", blank lines and "#" comments */
-
-    if (last > p && last[-1] == '\r') {
-        last--;
-    }
-
-    n = 0;
-
-    client = NULL;
-
-    while (p < last) {
-
-        while (p < last && (*p == ' ' || *p == '\t')) {
-            p++;
-        }
-
-        if (p == last || (n == 0 && *p == '#')) {
-            break;
-        }
-
-        start = p;
-
-        while (p < last && *p != ' ' && *p != '\t') {
-            if (*p < 0x21 || *p > 0x7e) {
-                goto invalid;
-            }
-
-            p++;
-        }
-
-        if (n < 2) {
-            word[n].data = start;
-            word[n].len = p - start;
-            n++;
-
-            if (n < 2) {
-                continue;
-            }
-
-            /* the name and the digest: a client */
-
-            /* ":" is the JWT principals' (see ngx_http_mcp_oauth_verify) */
-
-            if (word[0].len > NGX_HTTP_MCP_AUTH_NAME_MAX
-                || word[1].len != 2 * SHA256_DIGEST_LENGTH
-                || ngx_strlchr(word[0].data, word[0].data + word[0].len, ':'))
-            {
-                goto invalid;
-            }
-
-            client = ngx_array_push(&auth->clients);
-            if (client == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            client->name = word[0];
-
-            for (i = 0, q = word[1].data; i < SHA256_DIGEST_LENGTH; i++) {
-                hi = ngx_hextoi(q++, 1);
-                lo = ngx_hextoi(q++, 1);
-
-                if (hi == NGX_ERROR || lo == NGX_ERROR) {
-                    auth->clients.nelts--;
-                    goto invalid;
-                }
-
-                client->digest[i] = (u_char) (hi << 4 | lo);
-            }
-
-            if (ngx_array_init(&client->scopes, cf->pool, 2,
-                               sizeof(ngx_str_t))
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        scope = ngx_array_push(&client->scopes);
-        if (scope == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        scope->data = start;
-        scope->len = p - start;
-    }
-
-    if (n == 1) {
-        goto invalid;
-    }
-
+    client = ngx_array_push(&auth->clients);
     if (client == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_array_init(&client->scopes, cf->pool, 2, sizeof(ngx_str_t))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    rc = ngx_http_mcp_token_line(p, last, &client->name, client->digest,
+                                 &client->scopes);
+
+    if (rc != NGX_OK) {
+        auth->clients.nelts--;
+    }
+
+    if (rc == NGX_DECLINED) {
         return NGX_CONF_OK;
+    }
+
+    if (rc == NGX_ABORT) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid line in the token file \"%V\", line %ui: "
+                           "expected \"NAME SHA256-HEX [SCOPE ...]\"",
+                           &auth->file, line);
+        return NGX_CONF_ERROR;
     }
 
     /* names and tokens are each one client's */
@@ -464,15 +400,6 @@ ngx_http_mcp_auth_line(ngx_conf_t *cf, ngx_http_mcp_auth_t *auth, u_char *p,
     }
 
     return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid line in the token file \"%V\", line %ui: "
-                       "expected \"NAME SHA256-HEX [SCOPE ...]\"",
-                       &auth->file, line);
-
-    return NGX_CONF_ERROR;
 }
 
 

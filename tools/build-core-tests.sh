@@ -184,6 +184,7 @@ warn=(-Wall -Wextra -Werror -Wno-unused-parameter)
 srcs=("$root/ngx_mcp_module/ngx_http_mcp_jsonrpc.c"
       "$root/ngx_mcp_module/ngx_http_mcp_protocol.c"
       "$root/ngx_mcp_module/ngx_http_mcp_jwt.c"
+      "$root/ngx_mcp_module/ngx_http_mcp_token.c"
       "$root/t/unit/ngx_runtime.c")
 nginx_objs=("${objs[@]/#/$tree/}")
 

@@ -36,6 +36,7 @@
 #include "ngx_http_mcp_jsonrpc.h"
 #include "ngx_http_mcp_protocol.h"
 #include "ngx_http_mcp_jwt.h"
+#include "ngx_http_mcp_token.h"
 #include "ngx_runtime.h"
 #include <openssl/hmac.h>
 
@@ -2638,6 +2639,60 @@ test_traceparent(void)
 }
 
 
+static void
+test_token_line(void)
+{
+    ngx_int_t     rc;
+    ngx_str_t     name, *scope;
+    ngx_array_t  *scopes;
+    u_char        digest[NGX_HTTP_MCP_TOKEN_DIGEST_LEN];
+
+#define HEX64 "1184cb9aabbffbcc7e1af48c4ec1fad78bef12c8b411181265ae39fd5cbe7e63"
+
+#define token_rc(line, want, what)                                          \
+    scopes = ngx_array_create(pool, 2, sizeof(ngx_str_t));                  \
+    rc = ngx_http_mcp_token_line((u_char *) line,                           \
+                                 (u_char *) line + sizeof(line) - 1,        \
+                                 &name, digest, scopes);                    \
+    is_int(rc, want, what)
+
+    token_rc("alice " HEX64 " tools:call read\r", NGX_OK,
+             "token file: name, digest, two scopes (CRLF)");
+    is_int(name.len == 5 && ngx_strncmp(name.data, "alice", 5) == 0, 1,
+           "token file: the name");
+    is_int(digest[0] == 0x11 && digest[31] == 0x63, 1,
+           "token file: the digest, from its hex");
+    scope = scopes->elts;
+    is_int(scopes->nelts == 2 && scope[1].len == 4
+           && ngx_strncmp(scope[1].data, "read", 4) == 0, 1,
+           "token file: the scopes, without the CR");
+
+    token_rc("\t bob\t" HEX64, NGX_OK, "token file: tabs and spaces");
+    is_int(scopes->nelts, 0, "token file: no scope");
+    token_rc("", NGX_DECLINED, "token file: an empty line");
+    token_rc("   \t", NGX_DECLINED, "token file: a blank line");
+    token_rc("# alice " HEX64, NGX_DECLINED, "token file: a comment");
+    token_rc("alice", NGX_ERROR, "token file: a name alone");
+    token_rc("alice 1184cb9a", NGX_ERROR, "token file: a short digest");
+    token_rc("alice " HEX64 "00", NGX_ERROR, "token file: a long digest");
+    token_rc("alice " "x184cb9aabbffbcc7e1af48c4ec1fad78bef12c8b411181265ae39fd5cbe7e63",
+             NGX_ERROR, "token file: a digest not hex");
+    token_rc("al:ce " HEX64, NGX_ERROR,
+             "token file: \":\" in a name (JWT principals have it)");
+    token_rc("a\x01" "ce " HEX64, NGX_ERROR,
+             "token file: a control character");
+    token_rc("alice " HEX64 " sc\xc3\xa9pe", NGX_ERROR,
+             "token file: a scope outside visible ASCII");
+    token_rc("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+             HEX64, NGX_OK, "token file: a name of 64 bytes");
+    token_rc("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+             HEX64, NGX_ERROR, "token file: a name of 65 bytes");
+
+#undef token_rc
+#undef HEX64
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -2663,6 +2718,7 @@ main(int argc, char **argv)
     test_tool_result();
     test_json_text();
     test_traceparent();
+    test_token_line();
     test_jwt();
 
     printf("1..%u\n", (unsigned) tests);

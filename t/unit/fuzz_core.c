@@ -33,6 +33,7 @@
 #include <jansson.h>
 #include "ngx_http_mcp_jsonrpc.h"
 #include "ngx_http_mcp_protocol.h"
+#include "ngx_http_mcp_token.h"
 #include "ngx_runtime.h"
 
 
@@ -40,6 +41,8 @@
 #define FUZZ_MAX_BATCH  8
 
 
+static void fuzz_token_line(ngx_pool_t *pool, u_char *data, size_t size);
+static void fuzz_sse_data(json_t *json);
 static void fuzz_traceparent(u_char *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -462,6 +465,32 @@ fuzz_message(ngx_pool_t *pool, json_t *json)
 }
 
 
+/*
+ * SSE framing: a message goes on a stream as one "data:" line, its
+ * compact JSON text, which must hold no line break whatever was parsed.
+ */
+
+static void
+fuzz_sse_data(json_t *json)
+{
+    char    *text;
+    size_t   len;
+
+    len = json_dumpb(json, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+    expect(len > 0);
+
+    text = malloc(len);
+    expect(text != NULL);
+
+    expect(json_dumpb(json, text, len, JSON_COMPACT | JSON_ENCODE_ANY)
+           == len);
+    expect(memchr(text, '\n', len) == NULL);
+    expect(memchr(text, '\r', len) == NULL);
+
+    free(text);
+}
+
+
 static void
 fuzz_messages(ngx_pool_t *pool, u_char *data, size_t size)
 {
@@ -484,6 +513,8 @@ fuzz_messages(ngx_pool_t *pool, u_char *data, size_t size)
     }
 
     expect(ngx_http_mcp_json_depth(data, size, FUZZ_MAX_DEPTH) == NGX_OK);
+
+    fuzz_sse_data(json);
 
     if (json_is_array(json)) {
         json_array_foreach(json, i, v) {
@@ -651,6 +682,42 @@ fuzz_traceparent(u_char *data, size_t size)
 }
 
 
+/* a token file line of any bytes: a client whose parts are in the line */
+
+static void
+fuzz_token_line(ngx_pool_t *pool, u_char *data, size_t size)
+{
+    ngx_int_t     rc;
+    ngx_str_t     name, *scope;
+    ngx_uint_t    i;
+    ngx_array_t  *scopes;
+    u_char        digest[NGX_HTTP_MCP_TOKEN_DIGEST_LEN];
+
+    scopes = ngx_array_create(pool, 2, sizeof(ngx_str_t));
+    expect(scopes != NULL);
+
+    rc = ngx_http_mcp_token_line(data, data + size, &name, digest, scopes);
+
+    expect(rc == NGX_OK || rc == NGX_DECLINED || rc == NGX_ERROR);
+
+    if (rc != NGX_OK) {
+        return;
+    }
+
+    expect(name.len > 0 && name.len <= NGX_HTTP_MCP_TOKEN_NAME_MAX);
+    expect(name.data >= data && name.data + name.len <= data + size);
+    expect(memchr(name.data, ':', name.len) == NULL);
+
+    scope = scopes->elts;
+
+    for (i = 0; i < scopes->nelts; i++) {
+        expect(scope[i].len > 0);
+        expect(scope[i].data >= data
+               && scope[i].data + scope[i].len <= data + size);
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -673,6 +740,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_json_text(pool, copy, size);
     fuzz_reply(pool, copy, size);
     fuzz_traceparent(copy, size);
+    fuzz_token_line(pool, copy, size);
 
     free(copy);
     ngx_destroy_pool(pool);
