@@ -6,9 +6,12 @@
 #     SSE_STREAMS idle HTTP with SSE streams, per stream, and the kernel's
 #     TCP socket memory (/proc/net/sockstat, both ends: on loopback the
 #     client's sockets are this machine's too).
-#   - capacity: more streams, up to SSE_MAX, until one fails: the largest
-#     count held without an error on this machine (the client's descriptors
-#     and ephemeral ports bound it before nginx does).
+#   - capacity: streams opened by several client processes, each from a
+#     source address of its own, until SSE_MAX are open or one fails: the
+#     largest count held at once on this machine (nginx's descriptors and
+#     worker_connections, as this shell's limit sets them, bound it).
+#   - one stream: SSE_RATE_MESSAGES POSTs, SSE_WINDOW of them in flight,
+#     and the messages per second that reach the stream.
 #   - latency: SSE_MESSAGES POSTs of ping, one at a time, each on a new
 #     connection so that any worker may take it; the time from sending the
 #     POST to reading its answer on the stream, split by whether the POST
@@ -18,8 +21,8 @@
 #     perl tools/bench/sse.pl
 #
 # Environment: SSE_WORKERS (default 2), SSE_STREAMS (10000), SSE_MAX
-# (20000; 0: no capacity run), SSE_MESSAGES (1000), MCP_MODULE,
-# TEST_NGINX_BINARY.
+# (60000; 0: no capacity run), SSE_MESSAGES (1000), SSE_RATE_MESSAGES
+# (5000), SSE_WINDOW (32), MCP_MODULE, TEST_NGINX_BINARY.
 
 use strict;
 use warnings;
@@ -27,12 +30,14 @@ use FindBin;
 use lib "$FindBin::Bin/../../t/lib";
 use Test::McpNginx;
 use IO::Socket::INET;
+use Socket qw(SOL_SOCKET SO_LINGER);
 use IO::Select;
 use Time::HiRes qw(time);
+use POSIX ();
 
 my $workers  = $ENV{SSE_WORKERS}  || 2;
 my $streams  = $ENV{SSE_STREAMS}  || 10000;
-my $max      = $ENV{SSE_MAX} // 20000;
+my $max      = $ENV{SSE_MAX} // 60000;
 my $messages = $ENV{SSE_MESSAGES} || 1000;
 
 # room for the streams' descriptors, within what this shell may have
@@ -43,12 +48,13 @@ my $nginx = start_nginx(
     workers => $workers,
     main_config => "worker_rlimit_nofile $hard;",
     error_log_level => 'warn',
-    worker_connections => $hard,
+    worker_connections => $hard - 100,
     http_config => "mcp_session_zone zone=mcp:64m;\n"
                  . "keepalive_timeout 0;\naccess_log off;",
     config => <<'CONF');
 location = /mcp {
     mcp;
+    mcp_max_session_requests 0;
     add_header X-Worker $pid always;
 }
 CONF
@@ -79,8 +85,14 @@ sub kernel_kb {
 
 # an HTTP with SSE stream: its socket, session and worker
 sub open_stream {
+    my (%o) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  ($o{local} ? (LocalAddr => $o{local},
+                                                ReuseAddr => 1) : ()),
                                   Timeout => 5) or die "connect: $!\n";
+    # closed with a reset: tens of thousands of them must not leave
+    # their ports in TIME_WAIT for the next run
+    setsockopt($s, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
     print $s "GET /mcp HTTP/1.1\r\nHost: localhost\r\n"
            . "Accept: text/event-stream\r\n\r\n";
     my $head = '';
@@ -139,30 +151,70 @@ printf "idle streams: %d over %d workers (opened in %.1f s)\n"
      ($after - $before) / $streams, $tcp_after - $tcp_before,
      $slab_after - $slab_before, ($slab_after - $slab_before) / $streams;
 
-# how many more it takes, until the first error
-if ($max > $streams) {
-    my $why = "reached SSE_MAX";
-    while (@open < $max) {
-        my $st = eval { open_stream() };
-        if (!$st) { chomp($why = $@ || 'error'); last }
-        push @open, $st;
-    }
-    # room for reading /proc again
-    my $held = @open;
-    close $_->{sock} for splice @open, -10;
-    my $closed = 0;
-    for my $st (@open) {
-        next unless $st->{sel}->can_read(0);
-        my $n = sysread($st->{sock}, my $buf, 65536);
-        $closed++ if defined $n && $n == 0;
-    }
-    printf "capacity: %d streams held at once (stopped by: %s), %d of them "
-         . "closed by the server, worker RSS %d kB\n", $held, $why, $closed,
-         rss_kb();
-}
 close $_->{sock} for @open;
 @open = ();
 sleep 1;
+
+# capacity: client processes of their own, each from a source address of
+# its own (descriptors and ephemeral ports are per process and address),
+# open streams until one fails or SSE_MAX are open; then all are held
+# together for a second and checked
+if ($max > 0) {
+    my $per = $hard - 64;
+    my $kids = int(($max + $per - 1) / $per);
+    my $quota = int(($max + $kids - 1) / $kids);
+    my (@kids, @from);
+    for my $k (1 .. $kids) {
+        pipe(my $r, my $w) or die "pipe: $!";
+        pipe(my $go_r, my $go_w) or die "pipe: $!";
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            close $r;
+            close $go_w;
+            my (@held, $why);
+            $why = 'its share of SSE_MAX';
+            while (@held < $quota) {
+                my $st = eval { open_stream(local => '127.0.0.' . (1 + $k)) };
+                if (!$st) { chomp($why = $@ || 'error'); last }
+                push @held, $st;
+            }
+            syswrite $w, scalar(@held) . " $why\n";
+            sysread $go_r, my $x, 1;           # the parent has counted
+            my $closed = 0;
+            for my $st (@held) {
+                next unless $st->{sel}->can_read(0);
+                my $n = sysread($st->{sock}, my $buf, 65536);
+                $closed++ if defined $n && $n == 0;
+            }
+            syswrite $w, "$closed\n";
+            POSIX::_exit(0);
+        }
+        close $w;
+        close $go_r;
+        push @kids, [$pid, $r, $go_w];
+    }
+    my ($held, %why) = (0);
+    for my $kid (@kids) {
+        my $line = readline $kid->[1] // "0 no answer\n";
+        my ($n, $why) = $line =~ /^(\d+) (.*)$/;
+        $held += $n // 0;
+        $why{$why // 'no answer'}++;
+    }
+    sleep 1;
+    my $rss = rss_kb();
+    my $closed = 0;
+    for my $kid (@kids) {
+        syswrite $kid->[2], 'x';
+        my $line = readline $kid->[1] // "0\n";
+        $closed += $line =~ /^(\d+)/ ? $1 : 0;
+        waitpid $kid->[0], 0;
+    }
+    printf "capacity: %d streams held at once by %d client processes "
+         . "(each stopped by: %s), %d of them closed by the server a second "
+         . "later, worker RSS %d kB\n", $held, $kids,
+         join('; ', map { "$_ x$why{$_}" } sort keys %why), $closed, $rss;
+    sleep 1;
+}
 
 # POST-to-event latency
 my $st = open_stream();
@@ -195,5 +247,53 @@ for my $k ('same', 'other') {
          . "p99 %.0f us\n", $k, scalar @$l, pct($l, 50), pct($l, 99);
 }
 
-my $errors = () = $nginx->error_log =~ /\[(alert|crit|emerg)\]/g;
+# messages through one stream: POSTs with up to SSE_WINDOW of them in
+# flight, each on a connection of its own, until SSE_RATE_MESSAGES answers
+# have arrived on the stream
+{
+    my $total = $ENV{SSE_RATE_MESSAGES} || 5000;
+    my $window = $ENV{SSE_WINDOW} || 32;
+    my ($sent, $seen, $text) = (0, 0, '');
+    my %posts;
+    my $t0 = time;
+    while ($seen < $total) {
+        while ($sent < $total && keys %posts < $window) {
+            $sent++;
+            my $c = post($st->{sid}, qq({"jsonrpc":"2.0","id":"r$sent","method":"ping"}));
+            $c->blocking(0);
+            $posts{fileno $c} = $c;
+        }
+        my $sel = IO::Select->new($st->{sock}, values %posts);
+        for my $fh ($sel->can_read(5)) {
+            if ($fh == $st->{sock}) {
+                sysread($st->{sock}, my $buf, 65536) or die "stream closed";
+                $text .= $buf;
+                my $n = () = $text =~ /\nevent: message\n/g;
+                $seen += $n;
+                $text = substr($text, rindex($text, "\n") + 1)
+                    if $n;
+                next;
+            }
+            my $n = sysread($fh, my $buf, 4096);
+            die "a POST was answered: $1\n" if $n && $buf =~ m{^HTTP/1\.1 ((?!202)\d+.*)}m;
+            if (defined $n && $n == 0) {
+                delete $posts{fileno $fh};
+                close $fh;
+            }
+        }
+        die "messages stopped at $seen of $total" if time - $t0 > 120;
+    }
+    my $took = time - $t0;
+    printf "one stream: %d messages in %.2f s, %.0f messages/s (%d POSTs in "
+         . "flight, any worker)\n", $total, $took, $total / $took, $window;
+    close $_ for values %posts;
+}
+
+# running out of connections is what the capacity run looks for
+my $full = () = $nginx->error_log
+    =~ /worker_connections are not enough|accept4?\(\) failed \(24:/g;
+print "nginx said $full times that it had no connection left "
+    . "(the capacity run's end)\n" if $full;
+my $errors = () = $nginx->error_log
+    =~ /\[(alert|crit|emerg)\](?!.*(?:worker_connections are not enough|accept4?\(\) failed \(24:))/g;
 if ($errors) { print $nginx->error_log; die "nginx logged $errors alerts\n" }
