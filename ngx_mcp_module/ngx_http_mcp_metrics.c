@@ -445,7 +445,7 @@ ngx_http_mcp_metrics_text(ngx_http_request_t *r,
 {
     u_char                        *p;
     size_t                         len;
-    ngx_str_t                     *names, zone;
+    ngx_str_t                     *names, *labels;
     ngx_buf_t                     *b;
     ngx_uint_t                     i, j, up, down, nzones, sessions;
     ngx_chain_t                   *out;
@@ -567,36 +567,40 @@ ngx_http_mcp_metrics_text(ngx_http_request_t *r,
                         &ngx_http_mcp_metrics_reasons[i], sh->auth[i]);
     }
 
-    ngx_http_mcp_metrics_head(p, "mcp_rate_limited_total", "counter",
-                              "Requests refused by mcp_limit_req, by zone.");
+    /* the zones' names, escaped once for both families */
+
+    labels = ngx_pnalloc(r->pool, (nzones ? nzones : 1) * sizeof(ngx_str_t));
+    if (labels == NULL) {
+        return NULL;
+    }
 
     for (i = 0; i < nzones; i++) {
-        if (ngx_http_mcp_metrics_escape(&zones[i]->shm.name, &zone, r->pool)
+        if (ngx_http_mcp_metrics_escape(&zones[i]->shm.name, &labels[i],
+                                        r->pool)
             != NGX_OK)
         {
             return NULL;
         }
+    }
 
+    ngx_http_mcp_metrics_head(p, "mcp_rate_limited_total", "counter",
+                              "Requests refused by mcp_limit_req, by zone.");
+
+    for (i = 0; i < nzones; i++) {
         ngx_http_mcp_limit_counters(zones[i], &rejected, &delayed);
 
         p = ngx_sprintf(p, "mcp_rate_limited_total{zone=\"%V\"} %uA\n",
-                        &zone, rejected);
+                        &labels[i], rejected);
     }
 
     ngx_http_mcp_metrics_head(p, "mcp_rate_delayed_total", "counter",
                               "Requests delayed by mcp_limit_req, by zone.");
 
     for (i = 0; i < nzones; i++) {
-        if (ngx_http_mcp_metrics_escape(&zones[i]->shm.name, &zone, r->pool)
-            != NGX_OK)
-        {
-            return NULL;
-        }
-
         ngx_http_mcp_limit_counters(zones[i], &rejected, &delayed);
 
         p = ngx_sprintf(p, "mcp_rate_delayed_total{zone=\"%V\"} %uA\n",
-                        &zone, delayed);
+                        &labels[i], delayed);
     }
 
     ngx_http_mcp_metrics_head(p, "mcp_messages_routed_total", "counter",
