@@ -666,19 +666,6 @@ ngx_http_mcp_process_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
         return sent;
     }
 
-    if (ngx_http_mcp_limit(r, ctx, ngx_http_mcp_process_session, &sent)
-        != NGX_OK)
-    {
-        return sent;
-    }
-
-    if (!ctx->entered && mlcf->max_session_requests) {
-        rc = ngx_http_mcp_enter(r, ctx, mlcf->max_session_requests, &sent);
-        if (rc != NGX_OK) {
-            return sent;
-        }
-    }
-
     if (json_is_array(json)) {
 
         /* JSON-RPC batches exist in revision 2025-03-26 only */
@@ -724,6 +711,21 @@ ngx_http_mcp_process_session(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx)
 
     } else {
         ctx->nmessages = 1;
+    }
+
+    /* a well-formed POST is counted, then takes its place in the session */
+
+    if (ngx_http_mcp_limit(r, ctx, ngx_http_mcp_process_session, &sent)
+        != NGX_OK)
+    {
+        return sent;
+    }
+
+    if (!ctx->entered && mlcf->max_session_requests) {
+        rc = ngx_http_mcp_enter(r, ctx, mlcf->max_session_requests, &sent);
+        if (rc != NGX_OK) {
+            return sent;
+        }
     }
 
     ctx->responses = ngx_pcalloc(r->pool, ctx->nmessages * sizeof(json_t *));
@@ -866,20 +868,32 @@ ngx_http_mcp_limited(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
     seconds = (retry + 999) / 1000;
 
-    value = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1);
-    if (value == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (retry == 0) {
+        /* a batch larger than the bucket: waiting will not help */
+
+        *ngx_snprintf(text, sizeof(text) - 1,
+                      "Too Many Requests: the batch holds more requests "
+                      "than rate limit \"%V\" takes at once",
+                      &ctx->limit_zone) = '\0';
+
+    } else {
+        value = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1);
+        if (value == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_sprintf(value, "%M%Z", seconds);
+
+        if (ngx_http_mcp_header_out(r, "Retry-After", (char *) value)
+            == NULL)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        *ngx_snprintf(text, sizeof(text) - 1,
+                      "Too Many Requests: rate limit \"%V\" exceeded, "
+                      "retry after %M s", &ctx->limit_zone, seconds) = '\0';
     }
-
-    ngx_sprintf(value, "%M%Z", seconds);
-
-    if (ngx_http_mcp_header_out(r, "Retry-After", (char *) value) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    *ngx_snprintf(text, sizeof(text) - 1,
-                  "Too Many Requests: rate limit \"%V\" exceeded, "
-                  "retry after %M s", &ctx->limit_zone, seconds) = '\0';
 
     n = json_is_array(ctx->body) ? json_array_size(ctx->body) : 1;
 
@@ -898,10 +912,11 @@ ngx_http_mcp_limited(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
                                  (char *) text);
 
         if (err == NULL
-            || json_object_set_new(json_object_get(err, "error"), "data",
-                                   json_pack("{s:I}", "retryAfter",
-                                             (json_int_t) seconds))
-               != 0)
+            || (seconds
+                && json_object_set_new(json_object_get(err, "error"), "data",
+                                       json_pack("{s:I}", "retryAfter",
+                                                 (json_int_t) seconds))
+                   != 0))
         {
             json_decref(err);
             json_decref(out);

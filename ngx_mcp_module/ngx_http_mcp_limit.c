@@ -70,8 +70,10 @@ typedef struct {
     ngx_str_t                     key;
     uint32_t                      hash;
     ngx_uint_t                    n;
+    ngx_uint_t                    message;  /* the last one counted */
     ngx_uint_t                    excess;
-    unsigned                      over:1;
+    unsigned                      over:1;   /* over the burst */
+    unsigned                      waits:1;  /* past the delay= */
 } ngx_http_mcp_limit_hit_t;
 
 
@@ -647,7 +649,7 @@ ngx_http_mcp_limit_excess(ngx_http_mcp_limit_zone_t *zone,
      */
 
     if (lr == NULL) {
-        return (n - 1) * 1000;
+        return (n > 0) ? (n - 1) * 1000 : 0;
     }
 
     ms = (ngx_msec_int_t) (now - lr->last);
@@ -666,7 +668,7 @@ ngx_http_mcp_limit_excess(ngx_http_mcp_limit_zone_t *zone,
         excess = 0;
     }
 
-    return (ngx_uint_t) excess + (n - 1) * 1000;
+    return (ngx_uint_t) excess + ((n > 0) ? (n - 1) * 1000 : 0);
 }
 
 
@@ -815,7 +817,7 @@ ngx_int_t
 ngx_http_mcp_limit_check(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     ngx_msec_t *delay, ngx_msec_t *retry)
 {
-    ngx_uint_t                  i, level, dry_run, rejected;
+    ngx_uint_t                  i, level, dry_run, rejected, never;
     ngx_msec_t                  now, wait, longest;
     ngx_array_t                 hits;
     ngx_http_mcp_limit_hit_t   *hit;
@@ -855,6 +857,7 @@ ngx_http_mcp_limit_check(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     /* first, would every bucket take its requests? */
 
     rejected = 0;
+    never = 0;
     longest = 0;
 
     for (i = 0; i < hits.nelts; i++) {
@@ -874,9 +877,15 @@ ngx_http_mcp_limit_check(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         hit[i].over = 1;
         rejected = 1;
 
-        wait = ngx_http_mcp_limit_wait(zone, hit[i].excess,
-                                       hit[i].limit->burst);
-        longest = ngx_max(longest, wait);
+        if ((hit[i].n - 1) * 1000 > hit[i].limit->burst) {
+            /* more requests at once than the bucket ever holds */
+            never = 1;
+
+        } else {
+            wait = ngx_http_mcp_limit_wait(zone, hit[i].excess,
+                                           hit[i].limit->burst);
+            longest = ngx_max(longest, wait);
+        }
 
         (void) ngx_atomic_fetch_add(&zone->sh->rejected, hit[i].n);
 
@@ -896,7 +905,10 @@ ngx_http_mcp_limit_check(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     if (rejected) {
         if (!dry_run) {
             ctx->limit_status = NGX_HTTP_MCP_LIMIT_REJECTED;
-            *retry = ngx_max(longest, 1);
+
+            /* 0: waiting does not help, the batch is too large */
+            *retry = never ? 0 : ngx_max(longest, 1);
+
             return NGX_BUSY;
         }
 
@@ -928,6 +940,8 @@ ngx_http_mcp_limit_check(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         wait = ngx_http_mcp_limit_wait(zone, hit[i].excess,
                                        hit[i].limit->delay);
         longest = ngx_max(longest, wait);
+
+        hit[i].waits = (wait > 0);
     }
 
     if (longest == 0) {
@@ -950,8 +964,10 @@ ngx_http_mcp_limit_check(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
     }
 
     for (i = 0; i < hits.nelts; i++) {
-        zone = hit[i].limit->shm_zone->data;
-        (void) ngx_atomic_fetch_add(&zone->sh->delayed, hit[i].n);
+        if (hit[i].waits) {
+            zone = hit[i].limit->shm_zone->data;
+            (void) ngx_atomic_fetch_add(&zone->sh->delayed, hit[i].n);
+        }
     }
 
     ctx->limit_status = NGX_HTTP_MCP_LIMIT_DELAYED;
@@ -1069,7 +1085,13 @@ ngx_http_mcp_limit_hits(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
                     hit[k].limit = &limit[j];
                 }
 
-                hit[k].n++;
+                /* a request pays a bucket once, whatever limits name it */
+
+                if (hit[k].message != i) {
+                    hit[k].message = i;
+                    hit[k].n++;
+                }
+
                 continue;
             }
 
@@ -1084,6 +1106,7 @@ ngx_http_mcp_limit_hits(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
             hit->key = key;
             hit->hash = hash;
             hit->n = 1;
+            hit->message = i;
         }
     }
 

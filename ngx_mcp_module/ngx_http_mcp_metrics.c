@@ -11,10 +11,10 @@
 
 
 /*
- * mcp_metrics: Prometheus text exposition (0.0.4) of counters kept in the
- * session zone, so that every worker adds to the same ones and a scrape
- * answered by any worker sees them all; they live as long as the zone,
- * across reloads.  Label values come from the configuration (tools, limit
+ * mcp_metrics: Prometheus text exposition (0.0.4) of counters kept in a
+ * shared memory zone of their own, so that every worker adds to the same
+ * ones and a scrape answered by any worker sees them all; they live as
+ * long as the zone, across reloads.  Label values come from the configuration (tools, limit
  * zones) or from fixed lists (methods, outcomes, reasons), never from what
  * a client sends, so the number of series is bounded.
  */
@@ -199,9 +199,14 @@ ngx_http_mcp_metrics_init_process(ngx_cycle_t *cycle,
 
     ngx_http_mcp_metrics_nrows = mmcf->tool_names->nelts;
 
-    ngx_http_mcp_metrics_rows = ngx_pcalloc(cycle->pool,
-                                    ngx_http_mcp_metrics_nrows
-                                    * sizeof(ngx_http_mcp_metrics_tool_t *));
+    /*
+     * Not from the cycle's pool: with master_process off a reload keeps
+     * the process, and the rows, and frees that pool.
+     */
+
+    ngx_http_mcp_metrics_rows = ngx_calloc(ngx_http_mcp_metrics_nrows
+                                       * sizeof(ngx_http_mcp_metrics_tool_t *),
+                                       cycle->log);
     if (ngx_http_mcp_metrics_rows == NULL) {
         return NGX_ERROR;
     }
@@ -343,7 +348,8 @@ ngx_http_mcp_metrics_tool(ngx_http_mcp_tool_t *tool, ngx_uint_t outcome,
 ngx_str_t *
 ngx_http_mcp_metrics_outcome(ngx_uint_t outcome)
 {
-    return &ngx_http_mcp_metrics_outcomes[outcome];
+    return &ngx_http_mcp_metrics_outcomes[ngx_min(outcome,
+                                                  NGX_HTTP_MCP_OUTCOMES - 1)];
 }
 
 
@@ -447,7 +453,7 @@ ngx_http_mcp_metrics_text(ngx_http_request_t *r,
     size_t                         len;
     ngx_str_t                     *names, *labels;
     ngx_buf_t                     *b;
-    ngx_uint_t                     i, j, up, down, nzones, sessions;
+    ngx_uint_t                     i, j, up, down, nzones, nrows, sessions;
     ngx_chain_t                   *out;
     ngx_shm_zone_t               **zones;
     ngx_atomic_uint_t              count, streams, rejected, delayed;
@@ -457,16 +463,21 @@ ngx_http_mcp_metrics_text(ngx_http_request_t *r,
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_mcp_module);
 
     nzones = mmcf->limit_zones ? mmcf->limit_zones->nelts : 0;
+
+    /* the rows this worker resolved, of the tools this configuration has */
+
+    nrows = mmcf->tool_names ? mmcf->tool_names->nelts : 0;
+    nrows = ngx_min(nrows, ngx_http_mcp_metrics_nrows);
     zones = nzones ? mmcf->limit_zones->elts : NULL;
 
     /* room enough: every line is bounded, their number too */
 
     len = 4096
           + NGX_HTTP_MCP_METHODS * 96
-          + ngx_http_mcp_metrics_nrows
+          + nrows
             * (NGX_HTTP_MCP_OUTCOMES + NGX_HTTP_MCP_METRICS_BUCKETS + 2)
             * (192 + NGX_HTTP_MCP_TOOL_NAME_MAX)
-          + ngx_http_mcp_metrics_nrows * 512;
+          + nrows * 512;
 
     for (i = 0; i < nzones; i++) {
         len += 2 * (128 + 2 * zones[i]->shm.name.len);
@@ -493,7 +504,7 @@ ngx_http_mcp_metrics_text(ngx_http_request_t *r,
     ngx_http_mcp_metrics_head(p, "mcp_tool_calls_total", "counter",
                               "tools/call requests, by tool and outcome.");
 
-    for (i = 0; i < ngx_http_mcp_metrics_nrows; i++) {
+    for (i = 0; i < nrows; i++) {
         row = ngx_http_mcp_metrics_rows[i];
 
         for (j = 0; row && j < NGX_HTTP_MCP_OUTCOMES; j++) {
@@ -509,7 +520,7 @@ ngx_http_mcp_metrics_text(ngx_http_request_t *r,
                               "Time from a tools/call forwarded to its "
                               "backend to its result, by tool.");
 
-    for (i = 0; i < ngx_http_mcp_metrics_nrows; i++) {
+    for (i = 0; i < nrows; i++) {
         row = ngx_http_mcp_metrics_rows[i];
 
         if (row == NULL) {

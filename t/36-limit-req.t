@@ -35,6 +35,8 @@ mcp_limit_req_zone $mcp_client zone=paced:64k rate=4r/s;
 mcp_limit_req_zone $mcp_session_id zone=per_session:64k rate=1r/m;
 mcp_limit_req_zone $binary_remote_addr zone=shared:64k rate=1r/m;
 mcp_limit_req_zone $mcp_client zone=dry:64k rate=1r/m;
+mcp_limit_req_zone $mcp_client zone=batchy:64k rate=1r/m;
+mcp_limit_req_zone $mcp_client zone=twice:64k rate=1r/m;
 log_format limits '$pid $status $mcp_client $mcp_method $mcp_limit_req_status';
 keepalive_timeout 0;
 HTTP
@@ -74,6 +76,15 @@ location = /dry {
     mcp;
     mcp_limit_req zone=dry nodelay;
     mcp_limit_req_dry_run on;
+}
+location = /batchy {
+    mcp;
+    mcp_limit_req zone=batchy burst=1 nodelay;
+}
+location = /twice {
+    mcp;
+    mcp_limit_req zone=twice burst=2 nodelay;
+    mcp_limit_req zone=twice burst=2 nodelay method=ping;
 }
 location = /custom {
     mcp;
@@ -163,6 +174,33 @@ is($r->status, 200, 'the refused batch was not charged: two pings and a notifica
 is(scalar @{ $r->json || [] }, 2, 'two answers');
 $r = send_msg('carol', $carol, [ping(7)], version => '2025-03-26');
 is($r->status, 429, 'then the bucket is full');
+
+# a batch larger than the bucket can ever take: no use retrying
+{
+    my ($sid) = init('carol', '/batchy', '2025-03-26');
+    $r = send_msg('carol', $sid, [ping(2), ping(3), ping(4)], version => '2025-03-26',
+                  path => '/batchy');
+    is($r->status, 429, 'a batch of three where burst=1: 429');
+    is($r->header('Retry-After'), undef, 'without Retry-After: it can never pass');
+    like($r->json->[0]{error}{message}, qr/more requests than rate limit "batchy" takes at once/,
+         'saying why');
+    ok(!exists $r->json->[0]{error}{data}, 'and no retryAfter');
+    $r = send_msg('carol', $sid, [ping(5), ping(6)], version => '2025-03-26', path => '/batchy');
+    is($r->status, 429, 'a batch of two after initialize: over the burst for now');
+    ok(defined $r->header('Retry-After'), 'with Retry-After: it will fit later');
+}
+
+# the order of the checks: a malformed POST is told so, not rate limited
+$r = send_msg('alice', $alice, [ping(40), ping(41)]);
+is($r->status, 400, 'alice, over her limit, sends a batch in 2025-06-18: 400, not 429');
+like($r->json->{error}{message}, qr/batches are not supported/, '... saying why');
+
+# two limits on one zone: a request pays the bucket once
+{
+    my ($sid) = init('dave', '/twice');
+    my @st = map { send_msg('dave', $sid, ping($_), path => '/twice')->status } 2 .. 4;
+    is("@st", '200 200 429', 'pings named by both limits of one zone pay once each (burst 2)');
+}
 
 # ---------------------------------------------------------------------------
 # per tool and per method: only what the limit names pays
