@@ -534,7 +534,7 @@ ngx_http_mcp_auth_handler(ngx_http_request_t *r)
 
     for (i = 0; auth->scopes && i < auth->scopes->nelts; i++) {
 
-        if (ngx_http_mcp_scope_has(scopes, &need[i])) {
+        if (ngx_http_mcp_str_listed(scopes, &need[i])) {
             continue;
         }
 
@@ -686,7 +686,7 @@ ngx_http_mcp_auth_insufficient(ngx_http_request_t *r, ngx_array_t *scopes)
     }
 
     for (i = 0; i < scopes->nelts; i++) {
-        if (ngx_http_mcp_scope_has(auth->scopes, &s[i])) {
+        if (ngx_http_mcp_str_listed(auth->scopes, &s[i])) {
             continue;
         }
 
@@ -705,20 +705,22 @@ ngx_http_mcp_auth_insufficient(ngx_http_request_t *r, ngx_array_t *scopes)
 
 
 ngx_uint_t
-ngx_http_mcp_scope_has(ngx_array_t *scopes, ngx_str_t *scope)
+ngx_http_mcp_str_listed(ngx_array_t *list, ngx_str_t *str)
 {
     ngx_str_t   *s;
     ngx_uint_t   i;
 
-    if (scopes == NULL) {
+    /* scopes held or needed, methods or tools named: an exact match */
+
+    if (list == NULL) {
         return 0;
     }
 
-    s = scopes->elts;
+    s = list->elts;
 
-    for (i = 0; i < scopes->nelts; i++) {
-        if (s[i].len == scope->len
-            && ngx_strncmp(s[i].data, scope->data, scope->len) == 0)
+    for (i = 0; i < list->nelts; i++) {
+        if (s[i].len == str->len
+            && ngx_strncmp(s[i].data, str->data, str->len) == 0)
         {
             return 1;
         }

@@ -3231,7 +3231,7 @@ ngx_http_mcp_missing_scope(ngx_http_mcp_ctx_t *ctx, ngx_http_mcp_tool_t *tool)
     need = tool->scopes->elts;
 
     for (i = 0; i < tool->scopes->nelts; i++) {
-        if (!ngx_http_mcp_scope_has(ctx->scopes, &need[i])) {
+        if (!ngx_http_mcp_str_listed(ctx->scopes, &need[i])) {
             return &need[i];
         }
     }

@@ -93,8 +93,6 @@ static ngx_int_t ngx_http_mcp_limit_hits(ngx_http_request_t *r,
     ngx_http_mcp_ctx_t *ctx, ngx_array_t *limits, ngx_array_t *hits);
 static ngx_int_t ngx_http_mcp_limit_applies(ngx_http_mcp_limit_t *limit,
     ngx_str_t *method, ngx_str_t *tool);
-static ngx_uint_t ngx_http_mcp_limit_listed(ngx_array_t *list,
-    ngx_str_t *name);
 static char *ngx_http_mcp_limit_list(ngx_conf_t *cf, ngx_str_t *value,
     size_t skip, ngx_array_t **list);
 static ngx_msec_t ngx_http_mcp_limit_wait(ngx_http_mcp_limit_zone_t *zone,
@@ -237,14 +235,6 @@ ngx_http_mcp_limit_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
                                              sizeof(ngx_shm_zone_t *));
         if (mmcf->limit_zones == NULL) {
             return NGX_CONF_ERROR;
-        }
-    }
-
-    for (i = 0; i < mmcf->limit_zones->nelts; i++) {
-        zp = mmcf->limit_zones->elts;
-
-        if (zp[i] == shm_zone) {
-            return NGX_CONF_OK;
         }
     }
 
@@ -983,10 +973,11 @@ ngx_http_mcp_limit_hits(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 {
     json_t                     *json, *name;
     uint32_t                    hash;
+    ngx_int_t                   rc;
     ngx_str_t                   key, method, tool;
     ngx_uint_t                  i, j, k, n;
     ngx_http_mcp_msg_t          msg;
-    ngx_http_mcp_tool_t        *tools;
+    ngx_http_mcp_tool_t        *found;
     ngx_http_mcp_limit_t       *limit;
     ngx_http_mcp_limit_hit_t   *hit;
     ngx_http_mcp_loc_conf_t    *mlcf;
@@ -1021,19 +1012,10 @@ ngx_http_mcp_limit_hits(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
                && json_is_object(msg.params)
                ? json_object_get(msg.params, "name") : NULL;
 
-        if (json_is_string(name) && mlcf->tools) {
-            tools = mlcf->tools->elts;
+        found = ngx_http_mcp_tool_named(mlcf->tools, name);
 
-            for (k = 0; k < mlcf->tools->nelts; k++) {
-                if (tools[k].name.len == json_string_length(name)
-                    && ngx_memcmp(tools[k].name.data, json_string_value(name),
-                                  tools[k].name.len)
-                       == 0)
-                {
-                    ctx->tool = tools[k].name;
-                    break;
-                }
-            }
+        if (found != NULL) {
+            ctx->tool = found->name;
         }
 
         for (j = 0; j < limits->nelts; j++) {
@@ -1047,7 +1029,8 @@ ngx_http_mcp_limit_hits(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
             zone = limit[j].shm_zone->data;
 
             if (ngx_http_complex_value(r, &zone->key, &key) != NGX_OK) {
-                goto failed;
+                rc = NGX_ERROR;
+                goto done;
             }
 
             /* as with limit_req, an empty key is not limited */
@@ -1061,7 +1044,8 @@ ngx_http_mcp_limit_hits(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
                               "the value of the \"%V\" key "
                               "is more than 65535 bytes: \"%*s...\"",
                               &zone->key.value, (size_t) 16, key.data);
-                goto failed;
+                rc = NGX_ERROR;
+                goto done;
             }
 
             hash = ngx_crc32_short(key.data, key.len);
@@ -1097,7 +1081,8 @@ ngx_http_mcp_limit_hits(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
 
             hit = ngx_array_push(hits);
             if (hit == NULL) {
-                goto failed;
+                rc = NGX_ERROR;
+                goto done;
             }
 
             ngx_memzero(hit, sizeof(ngx_http_mcp_limit_hit_t));
@@ -1110,17 +1095,14 @@ ngx_http_mcp_limit_hits(ngx_http_request_t *r, ngx_http_mcp_ctx_t *ctx,
         }
     }
 
-    ctx->method = method;
-    ctx->tool = tool;
+    rc = NGX_OK;
 
-    return NGX_OK;
-
-failed:
+done:
 
     ctx->method = method;
     ctx->tool = tool;
 
-    return NGX_ERROR;
+    return rc;
 }
 
 
@@ -1130,7 +1112,7 @@ ngx_http_mcp_limit_applies(ngx_http_mcp_limit_t *limit, ngx_str_t *method,
 {
     static ngx_str_t  tools_call = ngx_string("tools/call");
 
-    if (limit->methods && !ngx_http_mcp_limit_listed(limit->methods, method))
+    if (limit->methods && !ngx_http_mcp_str_listed(limit->methods, method))
     {
         return 0;
     }
@@ -1147,27 +1129,7 @@ ngx_http_mcp_limit_applies(ngx_http_mcp_limit_t *limit, ngx_str_t *method,
         return 0;
     }
 
-    return tool->len && ngx_http_mcp_limit_listed(limit->tools, tool);
-}
-
-
-static ngx_uint_t
-ngx_http_mcp_limit_listed(ngx_array_t *list, ngx_str_t *name)
-{
-    ngx_str_t   *s;
-    ngx_uint_t   i;
-
-    s = list->elts;
-
-    for (i = 0; i < list->nelts; i++) {
-        if (s[i].len == name->len
-            && ngx_strncmp(s[i].data, name->data, name->len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
+    return tool->len && ngx_http_mcp_str_listed(limit->tools, tool);
 }
 
 

@@ -14,9 +14,10 @@
  * mcp_metrics: Prometheus text exposition (0.0.4) of counters kept in a
  * shared memory zone of their own, so that every worker adds to the same
  * ones and a scrape answered by any worker sees them all; they live as
- * long as the zone, across reloads.  Label values come from the configuration (tools, limit
- * zones) or from fixed lists (methods, outcomes, reasons), never from what
- * a client sends, so the number of series is bounded.
+ * long as the zone, across reloads.  Label values come from the
+ * configuration (tools, limit zones) or from fixed lists (methods,
+ * outcomes, reasons), never from what a client sends, so the number of
+ * series is bounded.
  */
 
 

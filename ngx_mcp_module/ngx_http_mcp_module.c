@@ -803,7 +803,7 @@ ngx_http_mcp_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    /* the counters live in the session zone */
+    /* the counters' zone is made with the session zone */
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_mcp_module);
 

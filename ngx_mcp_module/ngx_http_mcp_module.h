@@ -250,7 +250,7 @@ ngx_int_t ngx_http_mcp_auth_handler(ngx_http_request_t *r);
 ngx_uint_t ngx_http_mcp_auth_jwt(ngx_http_mcp_auth_t *auth);
 ngx_int_t ngx_http_mcp_auth_challenge(ngx_http_request_t *r,
     const char *error, const char *description, ngx_str_t *scope);
-ngx_uint_t ngx_http_mcp_scope_has(ngx_array_t *scopes, ngx_str_t *scope);
+ngx_uint_t ngx_http_mcp_str_listed(ngx_array_t *list, ngx_str_t *str);
 ngx_int_t ngx_http_mcp_auth_insufficient(ngx_http_request_t *r,
     ngx_array_t *scopes);
 ngx_int_t ngx_http_mcp_conf_zone(ngx_conf_t *cf, ngx_str_t *value,

@@ -296,7 +296,6 @@ ngx_http_mcp_tool_find(ngx_array_t *tools, json_t *params, json_t **args,
 {
     json_t               *name;
     size_t                len;
-    ngx_uint_t            i;
     ngx_http_mcp_tool_t  *tool;
 
     name = params ? json_object_get(params, "name") : NULL;
@@ -317,17 +316,13 @@ ngx_http_mcp_tool_find(ngx_array_t *tools, json_t *params, json_t **args,
         return NULL;
     }
 
-    len = json_string_length(name);
-    tool = tools ? tools->elts : NULL;
+    tool = ngx_http_mcp_tool_named(tools, name);
 
-    for (i = 0; tools && i < tools->nelts; i++) {
-        if (tool[i].name.len == len
-            && ngx_strncmp(tool[i].name.data, json_string_value(name), len)
-               == 0)
-        {
-            return &tool[i];
-        }
+    if (tool != NULL) {
+        return tool;
     }
+
+    len = json_string_length(name);
 
     *ngx_snprintf((u_char *) err, NGX_HTTP_MCP_ERRLEN - 1,
                   "Invalid params: unknown tool \"%*s\"",
@@ -935,4 +930,33 @@ ngx_http_mcp_traceparent(u_char *in, size_t len, u_char *trace, u_char *span,
     ngx_memcpy(p, "-01", 3);
 
     return NGX_DECLINED;
+}
+
+
+ngx_http_mcp_tool_t *
+ngx_http_mcp_tool_named(ngx_array_t *tools, json_t *name)
+{
+    size_t                len;
+    ngx_uint_t            i;
+    ngx_http_mcp_tool_t  *tool;
+
+    /* the tool of that configured name, if name is a string */
+
+    if (tools == NULL || !json_is_string(name)) {
+        return NULL;
+    }
+
+    len = json_string_length(name);
+    tool = tools->elts;
+
+    for (i = 0; i < tools->nelts; i++) {
+        if (tool[i].name.len == len
+            && ngx_strncmp(tool[i].name.data, json_string_value(name), len)
+               == 0)
+        {
+            return &tool[i];
+        }
+    }
+
+    return NULL;
 }

@@ -67,6 +67,8 @@ json_t *ngx_http_mcp_tools_list(ngx_pool_t *pool, ngx_array_t *tools,
     json_t *params, ngx_uint_t page, ngx_uint_t version, char *err);
 ngx_http_mcp_tool_t *ngx_http_mcp_tool_find(ngx_array_t *tools,
     json_t *params, json_t **args, char *err);
+ngx_http_mcp_tool_t *ngx_http_mcp_tool_named(ngx_array_t *tools,
+    json_t *name);
 
 ngx_int_t ngx_http_mcp_schema_check(json_t *schema, json_t *value,
     const char *what, char *err);

@@ -2675,7 +2675,8 @@ test_token_line(void)
     token_rc("alice", NGX_ERROR, "token file: a name alone");
     token_rc("alice 1184cb9a", NGX_ERROR, "token file: a short digest");
     token_rc("alice " HEX64 "00", NGX_ERROR, "token file: a long digest");
-    token_rc("alice " "x184cb9aabbffbcc7e1af48c4ec1fad78bef12c8b411181265ae39fd5cbe7e63",
+    token_rc("alice x184cb9aabbffbcc7e1af48c4ec1fad78"
+             "bef12c8b411181265ae39fd5cbe7e63",
              NGX_ERROR, "token file: a digest not hex");
     token_rc("al:ce " HEX64, NGX_ERROR,
              "token file: \":\" in a name (JWT principals have it)");
@@ -2683,10 +2684,13 @@ test_token_line(void)
              "token file: a control character");
     token_rc("alice " HEX64 " sc\xc3\xa9pe", NGX_ERROR,
              "token file: a scope outside visible ASCII");
-    token_rc("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
-             HEX64, NGX_OK, "token file: a name of 64 bytes");
-    token_rc("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
-             HEX64, NGX_ERROR, "token file: a name of 65 bytes");
+#define A32 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+    token_rc(A32 A32 " " HEX64, NGX_OK, "token file: a name of 64 bytes");
+    token_rc(A32 A32 "a " HEX64, NGX_ERROR,
+             "token file: a name of 65 bytes");
+
+#undef A32
 
 #undef token_rc
 #undef HEX64
